@@ -1,0 +1,92 @@
+"""The one generation loop, for every model and both frameworks.
+
+A model takes part by exposing ``step(ids, state) -> (logits, state)``:
+
+- ``ids``: NumPy int array ``(B, T)``: the whole prompt on the first call, then one new token;
+- ``state``: ``None`` at first, then whatever the model returned: an RNN's hidden state or a
+  transformer's KV cache. The prompt is read once; each new token costs one step;
+- ``logits``: NumPy ``(B, V)``, the scores for the token after the last one in ``ids``.
+
+Models that show attention accept ``return_attention=True`` and return a third value, the attention
+of this step, which :func:`generate` collects when asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from .sampling import check_sampling_args, sample
+
+
+class Steppable(Protocol):
+    def step(self, ids: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]: ...
+
+
+def generate(
+    model: Steppable,
+    ids: np.ndarray | list[int],
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = 0,
+    stop_id: int | None = None,
+    state: Any = None,
+    return_attention: bool = False,
+    step_kwargs: dict[str, Any] | None = None,
+) -> np.ndarray | tuple[np.ndarray, list[Any]]:
+    """Continue ``ids`` (``(T,)`` or ``(B, T)``) by ``max_new_tokens`` sampled tokens.
+
+    Returns the new tokens only, ``(N,)`` or ``(B, N)``, with ``N <= max_new_tokens`` (fewer when
+    every row has produced ``stop_id``). ``state`` starts the chain from a given state instead of
+    an empty one: a feature vector, or another text's state. With ``return_attention=True`` also returns the list of
+    per-step attention values the model gave. ``step_kwargs`` go to every ``step`` call (a
+    seq2seq model's encoder output, for example).
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    squeeze = ids.ndim == 1
+    ids = ids[None, :] if squeeze else ids
+    if ids.ndim != 2 or ids.shape[1] == 0:
+        raise ValueError(
+            f"prompt ids must be a non-empty (T,) or (B, T) array, got shape {ids.shape}"
+        )
+    if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
+    rng = np.random.default_rng(seed)
+    extra = dict(step_kwargs or {})
+    if return_attention:
+        extra["return_attention"] = True
+
+    new_tokens: list[np.ndarray] = []
+    attention: list[Any] = []
+    finished = np.zeros(ids.shape[0], dtype=bool)
+    step_input = ids
+    for _ in range(max_new_tokens):
+        out = model.step(step_input, state, **extra)
+        logits, state = out[0], out[1]
+        if return_attention:
+            attention.append(out[2])
+        if not new_tokens:  # validate once, against the real vocabulary size
+            check_sampling_args(logits.shape[-1], temperature, top_k, top_p)
+        token = sample(logits, rng, temperature, top_k, top_p)  # (B,)
+        new_tokens.append(token)
+        step_input = token[:, None]  # (B, 1)
+        if stop_id is not None:
+            finished |= token == stop_id
+            if finished.all():
+                break
+    result = np.stack(new_tokens, axis=1) if new_tokens else np.zeros((ids.shape[0], 0), np.int64)
+    result = result[0] if squeeze else result
+    return (result, attention) if return_attention else result
+
+
+def generate_text(
+    model: Steppable, tokenizer: Any, prompt: str, max_new_tokens: int, **kwargs: Any
+) -> str:
+    """Encode ``prompt``, :func:`generate`, and decode the new tokens (the prompt is not repeated)."""
+    ids = tokenizer.encode(prompt)
+    if not ids:
+        raise ValueError("the prompt is empty: give at least one token to start from")
+    return tokenizer.decode(generate(model, ids, max_new_tokens, **kwargs).tolist())

@@ -1,0 +1,109 @@
+"""An explicit PyTorch training loop, shared by every model of the course.
+
+``get_batch(step)`` returns NumPy ``(inputs, targets)``; any extra keyword inputs a model needs can
+be returned as a third item, a dict. The loop shows a tqdm progress bar (``progress=False`` hides it)
+and returns the loss history, so a notebook can plot it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+
+def _to_tensors(batch, device):
+    inputs, targets, *rest = batch
+    kwargs = rest[0] if rest else {}
+    to = lambda a: torch.as_tensor(np.asarray(a), device=device)  # noqa: E731
+    return to(inputs), to(targets), {k: to(v) for k, v in kwargs.items()}
+
+
+def train(
+    model: nn.Module,
+    get_batch: Callable[[int], tuple],
+    steps: int,
+    lr: float = 3e-3,
+    final_lr: float | None = None,
+    grad_clip: float | None = 1.0,
+    eval_fn: Callable[[], float] | None = None,
+    eval_every: int = 0,
+    max_seconds: float | None = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Adam on the model's own loss for ``steps`` steps (or until ``max_seconds`` pass).
+
+    With ``final_lr`` the learning rate follows a cosine from ``lr`` down to ``final_lr``.
+
+    Returns ``{"step": [...], "loss": [...], "eval_step": [...], "eval_loss": [...]}``: the
+    training loss of every step and, every ``eval_every`` steps, ``eval_fn()``.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    torch.manual_seed(seed)
+    device = next(model.parameters()).device
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
+    start = time.perf_counter()
+    bar = tqdm(range(steps), disable=not progress, desc="training")
+    for step in bar:
+        model.train()
+        if final_lr is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(step, steps, lr, final_lr)
+        inputs, targets, kwargs = _to_tensors(get_batch(step), device)
+        _, loss = model(inputs, targets, **kwargs)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if grad_clip:
+            nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        history["step"].append(step)
+        history["loss"].append(loss.item())
+        if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
+            history["eval_step"].append(step)
+            history["eval_loss"].append(eval_fn())
+        bar.set_postfix(loss=f"{loss.item():.3f}")
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+    bar.close()
+    model.eval()
+    return history
+
+
+def cosine_lr(step: int, steps: int, lr: float, final_lr: float) -> float:
+    """Cosine decay from ``lr`` at step 0 to ``final_lr`` at the last step."""
+    progress = step / max(steps - 1, 1)
+    return final_lr + 0.5 * (lr - final_lr) * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, inputs: np.ndarray, targets: np.ndarray, batch_size: int = 64, **kwargs: Any
+) -> float:
+    """Mean loss of ``model`` over all windows (nats per token), in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    for i in range(0, len(inputs), batch_size):
+        x, y, kw = _to_tensors(
+            (
+                inputs[i : i + batch_size],
+                targets[i : i + batch_size],
+                {k: v[i : i + batch_size] for k, v in kwargs.items()},
+            ),
+            device,
+        )
+        _, loss = model(x, y, **kw)
+        total += loss.item() * len(x)
+        count += len(x)
+    if count == 0:
+        raise ValueError("evaluate needs at least one window")
+    return total / count if math.isfinite(total) else float("nan")

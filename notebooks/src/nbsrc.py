@@ -1,0 +1,66 @@
+"""The tiny vocabulary notebook sources are written in (see scripts/build_notebooks.py)."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+
+FRAMEWORK_NAMES = {"torch": "PyTorch", "tensorflow": "TensorFlow"}
+
+# Every framework notebook starts with this cell: on Colab it installs lessonkit; everywhere it
+# quiets TensorFlow's start-up logs (they must be set before TensorFlow is imported).
+SETUP = """\
+# Setup: runs anywhere. On Colab it installs lessonkit first; elsewhere it only sets quiet logs.
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+if "google.colab" in sys.modules:  # pragma: no cover - only on Colab
+    !git clone -q --depth 1 {{REPO}} lessonkit-course && pip install -q -e lessonkit-course
+    os.chdir("lessonkit-course/notebooks")"""
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: str  # "markdown" or "code"
+    text: str | None = None
+    variants: dict[str, str] = field(default_factory=dict)  # variant -> text
+    tags: tuple[str, ...] = ()
+    figure: str | None = None  # name of the PNG `make figures` exports to docs/images/
+
+
+def md(text: str) -> Cell:
+    return Cell("markdown", textwrap.dedent(text).strip())
+
+
+def code(text: str | None = None, *, tags: tuple[str, ...] = (), figure: str | None = None,
+         **variants: str) -> Cell:
+    """A code cell: ``text`` for every notebook, or named variants (``torch=``, ``tensorflow=``,
+    ``exercise=``, ``solution=``) matched against the notebook's variant in ``TARGETS``."""
+    if (text is None) == (not variants):
+        raise ValueError("give either text or named variants")
+    dedented = {k: textwrap.dedent(v).strip() for k, v in variants.items()}
+    return Cell("code", textwrap.dedent(text).strip() if text else None, dedented, tuple(tags), figure)
+
+
+def render(cell: Cell, variant: str | None) -> str | None:
+    """The cell's source in one notebook variant (``None``: the cell is not in that notebook)."""
+    if cell.variants:
+        text = cell.variants.get(variant)
+        if text is None:
+            return None
+    else:
+        text = cell.text
+    if variant in FRAMEWORK_NAMES:
+        text = text.replace("{{FW}}", variant).replace("{{FW_NAME}}", FRAMEWORK_NAMES[variant])
+    return text.replace("{{REPO}}", repository_url())
+
+
+def repository_url() -> str:
+    """The repository URL, kept in one place: pyproject.toml's [project.urls]."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]

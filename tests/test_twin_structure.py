@@ -1,0 +1,73 @@
+"""The twin contract: lessonkit/torch and lessonkit/tensorflow mirror each other.
+
+A file, class, public function, public method or weight key that exists in one twin only fails
+here. Methods that are each framework's own idiom (``forward`` vs ``call``, Keras' ``build`` and
+``get_config``, the weight-transfer methods torch modules inherit) are not compared.
+"""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "lessonkit"
+TORCH, TF = PACKAGE / "torch", PACKAGE / "tensorflow"
+IDIOMS = {"forward", "call", "build", "get_config", "from_config", "compute_output_shape",
+          "state_dict", "load_state_dict", "extra_repr"}  # fmt: skip
+
+
+def public_api(path: Path) -> dict[str, set[str]]:
+    """``{"": module functions, ClassName: its public methods}`` from the source, without importing."""
+    tree = ast.parse(path.read_text())
+    api: dict[str, set[str]] = {"": set()}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            api[""].add(node.name)
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+            api[node.name] = {
+                item.name for item in node.body
+                if isinstance(item, ast.FunctionDef) and not item.name.startswith("_") and item.name not in IDIOMS
+            }  # fmt: skip
+    return api
+
+
+def test_both_twins_have_the_same_files():
+    assert sorted(p.name for p in TORCH.glob("*.py")) == sorted(p.name for p in TF.glob("*.py"))
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in TORCH.glob("*.py") if p.name != "__init__.py")
+)
+def test_same_classes_functions_and_methods(name):
+    torch_api, tf_api = public_api(TORCH / name), public_api(TF / name)
+    assert torch_api.keys() == tf_api.keys(), f"{name}: classes differ"
+    for key in torch_api:
+        assert torch_api[key] == tf_api[key], f"{name}: {key or 'module functions'} differ"
+
+
+def tiny_char_rnn(cell):
+    from lessonkit.config import CharRNNConfig
+
+    return (
+        "char_rnn",
+        "CharRNN",
+        CharRNNConfig(vocab_size=11, d_embed=8, d_model=16, n_layers=2, cell=cell),
+    )
+
+
+# (module, class, config) for every twin model: the weight keys and shapes must agree.
+MODELS = [tiny_char_rnn("lstm"), tiny_char_rnn("gru")]
+
+
+@pytest.mark.parametrize("module, cls, config", MODELS, ids=lambda v: getattr(v, "cell", str(v)))
+def test_same_weight_keys_and_shapes(module, cls, config):
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    import importlib
+
+    torch_model = getattr(importlib.import_module(f"lessonkit.torch.{module}"), cls)(config)
+    tf_model = getattr(importlib.import_module(f"lessonkit.tensorflow.{module}"), cls)(config)
+    torch_shapes = {k: tuple(v.shape) for k, v in torch_model.state_dict().items()}
+    tf_shapes = {k: np.shape(v) for k, v in tf_model.state_dict().items()}
+    assert torch_shapes == tf_shapes
