@@ -53,9 +53,11 @@ class CharRNN(nn.Module):
     @torch.no_grad()
     def step(self, ids: np.ndarray, state=None):
         """Generation contract: NumPy ``ids`` (B, T) -> (NumPy logits (B, V) of the last position, state)."""
-        self.eval()
+        was_training = self.training
+        self.eval()  # no dropout while generating; the caller's mode is restored below
         idx = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=self.head.weight.device)
         logits, state = self.run(idx, state)
+        self.train(was_training)
         return logits[:, -1].float().cpu().numpy(), state
 
 

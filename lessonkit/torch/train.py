@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..schedules import cosine_lr
+
 
 def _to_tensors(batch, device):
     inputs, targets, *rest = batch
@@ -47,7 +49,7 @@ def train(
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # nn.LSTM's dropout draws from torch's global generator
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
@@ -76,12 +78,6 @@ def train(
     bar.close()
     model.eval()
     return history
-
-
-def cosine_lr(step: int, steps: int, lr: float, final_lr: float) -> float:
-    """Cosine decay from ``lr`` at step 0 to ``final_lr`` at the last step."""
-    progress = step / max(steps - 1, 1)
-    return final_lr + 0.5 * (lr - final_lr) * (1 + math.cos(math.pi * progress))
 
 
 @torch.no_grad()
