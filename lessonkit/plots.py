@@ -163,3 +163,104 @@ def recurrent_shapes() -> plt.Figure:
     )
     fig.tight_layout()
     return fig
+
+
+def matrix_image(
+    matrix: np.ndarray,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    colorbar_label: str = "value",
+    cmap: str = "RdBu_r",
+    symmetric: bool = True,
+    figsize: tuple[float, float] = (7, 4),
+) -> plt.Figure:
+    """A large matrix as an image (no per-cell tick labels), e.g. a positional-encoding table.
+
+    ``symmetric`` centres the colour scale on 0, so positive and negative values read alike.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
+    limit = np.abs(matrix).max() if symmetric else None
+    fig, ax = plt.subplots(figsize=figsize)
+    image = ax.imshow(
+        matrix,
+        cmap=cmap,
+        aspect="auto",
+        interpolation="nearest",
+        vmin=-limit if symmetric else None,
+        vmax=limit,
+    )
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig.colorbar(image, ax=ax, label=colorbar_label)
+    fig.tight_layout()
+    return fig
+
+
+def attention_grid(
+    attention: np.ndarray,
+    x_labels: Sequence[str],
+    y_labels: Sequence[str] | None = None,
+    title: str = "Attention weights",
+    max_labels: int = 40,
+) -> plt.Figure:
+    """Small multiples of attention maps: ``attention`` (L, H, T, S), one panel per layer and head.
+
+    Rows are query positions (``y_labels``, default ``x_labels``), columns key positions. Tick
+    labels are drawn when there are at most ``max_labels`` of them.
+    """
+    attention = np.asarray(attention, dtype=float)
+    if attention.ndim != 4:
+        raise ValueError(f"attention must be (layers, heads, T, S), got shape {attention.shape}")
+    y_labels = list(x_labels) if y_labels is None else list(y_labels)
+    n_layers, n_heads, T, S = attention.shape
+    if (T, S) != (len(y_labels), len(x_labels)):
+        raise ValueError(f"attention is {T}x{S}, labels give {len(y_labels)}x{len(x_labels)}")
+    size = 2.6 if max(T, S) <= 20 else 3.4
+    fig, axes = plt.subplots(
+        n_layers, n_heads, figsize=(size * n_heads, size * n_layers + 0.6), squeeze=False
+    )
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            ax = axes[layer, head]
+            ax.imshow(attention[layer, head], cmap="viridis", vmin=0, aspect="auto")
+            ax.set_title(f"layer {layer}, head {head}", fontsize=9)
+            if S <= max_labels:
+                ax.set_xticks(range(S), list(x_labels), rotation=90, fontsize=6)
+            else:
+                ax.set_xticks([])
+            if T <= max_labels and head == 0:
+                ax.set_yticks(range(T), y_labels, fontsize=6)
+            else:
+                ax.set_yticks([])
+            if layer == n_layers - 1:
+                ax.set_xlabel("key (attended to)", fontsize=8)
+            if head == 0:
+                ax.set_ylabel("query (attending)", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def line_plot(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+    logy: bool = False,
+) -> plt.Figure:
+    """One marked line per ``name -> (x, y)``, e.g. time against sequence length."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for name, (x, y) in curves.items():
+        ax.plot(x, y, marker="o", label=name)
+    if logx:
+        ax.set_xscale("log", base=2)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    return fig

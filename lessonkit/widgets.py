@@ -224,3 +224,300 @@ class TokenizerPanel:
         from IPython.display import display
 
         display(self.widget)
+
+
+class AttentionExplorer:
+    """Layer and head sliders over a model's attention maps, drawn as a labelled heatmap.
+
+    Give ``attention_fn(text) -> (tokens, attention (L, H, T, T))`` to type any sentence (the text
+    box re-runs the model), or build one from fixed arrays with :meth:`from_arrays`. The
+    "average heads" box shows the mean over heads of the chosen layer.
+    """
+
+    def __init__(
+        self,
+        attention_fn: Callable[[str], tuple[Sequence[str], np.ndarray]] | None = None,
+        text: str = "",
+        title: str = "Self-attention",
+    ):
+        self.attention_fn, self.title = attention_fn, title
+        self._hold = False
+        style = {"description_width": "60px"}
+        self.text = widgets.Text(
+            value=text, description="text", style=style, layout=widgets.Layout(width="700px")
+        )
+        self.layer = widgets.IntSlider(value=0, min=0, max=0, description="layer", style=style)
+        self.head = widgets.IntSlider(value=0, min=0, max=0, description="head", style=style)
+        self.average = widgets.Checkbox(value=False, description="average heads")
+        self.chart = widgets.Output()
+        self.message = widgets.HTML()
+        for control in (self.layer, self.head, self.average):
+            control.observe(lambda _: self.draw(), names="value")
+        rows = [widgets.HBox([self.layer, self.head, self.average]), self.message, self.chart]
+        if attention_fn is not None:
+            self.text.observe(lambda _: None if self._hold else self.update(), names="value")
+            rows.insert(0, self.text)
+        self.widget = widgets.VBox(rows)
+        self.tokens: list[str] = []
+        self.attention = np.zeros((1, 1, 0, 0))
+        if attention_fn is not None:
+            self.update()
+
+    @classmethod
+    def from_arrays(
+        cls, attention: np.ndarray, tokens: Sequence[str], title: str = "Self-attention"
+    ) -> AttentionExplorer:
+        """An explorer over fixed maps: ``attention`` (L, H, T, T) for the ``tokens`` (T,)."""
+        explorer = cls(None, title=title)
+        explorer.set_attention(tokens, attention)
+        return explorer
+
+    def set_attention(self, tokens: Sequence[str], attention: np.ndarray) -> None:
+        """Show new maps; the sliders' ranges follow the number of layers and heads."""
+        attention = np.asarray(attention, dtype=float)
+        if attention.ndim != 4 or attention.shape[2:] != (len(tokens), len(tokens)):
+            raise ValueError(
+                f"attention must be (layers, heads, T, T) with T = {len(tokens)} tokens, "
+                f"got shape {attention.shape}"
+            )
+        self.tokens, self.attention = list(tokens), attention
+        with self.layer.hold_trait_notifications(), self.head.hold_trait_notifications():
+            self.layer.max, self.head.max = attention.shape[0] - 1, attention.shape[1] - 1
+        self.draw()
+
+    def update(self) -> None:
+        """Re-run ``attention_fn`` on the text box's sentence."""
+        try:
+            tokens, attention = self.attention_fn(self.text.value)
+            self.message.value = ""
+            self.set_attention(tokens, attention)
+        except ValueError as error:
+            self.message.value = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
+
+    def set(self, **values) -> None:
+        """Move several controls at once (``explorer.set(layer=1, head=2)``), redrawing once."""
+        unknown = sorted(set(values) - {"text", "layer", "head", "average"})
+        if unknown:
+            raise ValueError(f"unknown controls {unknown}")
+        self._hold = True
+        try:
+            for name, value in values.items():
+                getattr(self, name).value = value
+        finally:
+            self._hold = False
+        if "text" in values and self.attention_fn is not None:
+            self.update()
+        else:
+            self.draw()
+
+    def current(self) -> np.ndarray:
+        """The (T, T) map the sliders point at."""
+        maps = self.attention[self.layer.value]  # (H, T, T)
+        return maps.mean(axis=0) if self.average.value else maps[self.head.value]
+
+    def figure(self) -> plt.Figure:
+        """The heatmap of the current layer and head, as a matplotlib figure."""
+        from .plots import heatmap
+
+        which = "mean of heads" if self.average.value else f"head {self.head.value}"
+        return heatmap(
+            self.current(),
+            self.tokens,
+            self.tokens,
+            title=f"{self.title}: layer {self.layer.value}, {which}",
+            xlabel="key: the token attended to",
+            ylabel="query: the token attending",
+        )
+
+    def draw(self) -> None:
+        if not self.tokens or self._hold:
+            return
+        with self.chart:
+            from IPython.display import display
+
+            self.chart.clear_output(wait=True)
+            figure = self.figure()
+            display(figure)
+            plt.close(figure)  # shown once, in the chart, not again below the cell
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# --- Next-token explorer (Lesson 5) -------------------------------------------------------------
+
+
+def _shown(token: str) -> str:
+    """A token as a readable label: spaces as ␣, newlines as ↵."""
+    return token.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
+
+
+class NextTokenExplorer:
+    """Type a prompt, see the most likely next tokens as bars, click one to append it, repeat.
+
+    ``predict_fn(prompt) -> (logits (V,), prompt_tokens (T,), attention (L, H, T))`` runs the model
+    once: the scores of the next token, the prompt's tokens as text, and what the last token
+    attended to in every layer and head. ``tokens`` are the V tokens as text (what a click appends);
+    ``title`` names the model in the figure.
+    The temperature, top-k and top-p sliders re-shape the bars without re-running the model; the
+    layer and head sliders choose the attention drawn beside them.
+    """
+
+    def __init__(
+        self,
+        predict_fn: Callable[[str], tuple[np.ndarray, Sequence[str], np.ndarray]],
+        tokens: Sequence[str],
+        prompt: str = "",
+        top: int = 10,
+        top_k: int = 40,
+        title: str = "",
+    ):
+        self.predict_fn, self.tokens, self.top, self.title = predict_fn, list(tokens), top, title
+        style = {"description_width": "90px"}
+        layout = widgets.Layout(width="360px")
+        self.prompt = widgets.Textarea(
+            value=prompt, description="prompt", style=style, layout=widgets.Layout(width="720px")
+        )
+        self.temperature = widgets.FloatSlider(
+            value=1.0, min=0.0, max=2.0, step=0.05, description="temperature", style=style,
+            layout=layout,
+        )  # fmt: skip
+        self.top_k = widgets.IntSlider(
+            value=top_k, min=0, max=200, description="top-k (0: off)", style=style, layout=layout
+        )
+        self.top_p = widgets.FloatSlider(
+            value=1.0, min=0.05, max=1.0, step=0.05, description="top-p", style=style, layout=layout
+        )
+        self.layer = widgets.IntSlider(value=0, min=0, max=0, description="layer", style=style)
+        self.head = widgets.IntSlider(value=0, min=0, max=0, description="head", style=style)
+        self.buttons = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap", width="900px"))
+        self.chart = widgets.Output()
+        self.message = widgets.HTML()
+        self._hold = False
+        self.prompt.observe(lambda _: self._hold or self.update(), names="value")
+        for control in (self.temperature, self.top_k, self.top_p, self.layer, self.head):
+            control.observe(lambda _: self._hold or self.redraw(), names="value")
+        sliders = widgets.HBox(
+            [widgets.VBox([self.temperature, self.top_k, self.top_p]),
+             widgets.VBox([self.layer, self.head])]
+        )  # fmt: skip
+        hint = widgets.HTML("<i>click a token to append it to the prompt</i>")
+        self.widget = widgets.VBox(
+            [self.prompt, sliders, self.message, hint, self.buttons, self.chart]
+        )
+        self.update()
+
+    def settings(self) -> dict:
+        return {
+            "temperature": self.temperature.value,
+            "top_k": self.top_k.value or None,
+            "top_p": self.top_p.value if self.top_p.value < 1 else None,
+        }
+
+    def set(self, **values) -> None:
+        """Move several controls at once (``explorer.set(temperature=0.7, layer=2)``), redrawing once."""
+        names = {"prompt", "temperature", "top_k", "top_p", "layer", "head"}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown controls {unknown}; known: {sorted(names)}")
+        self._hold = True
+        try:
+            if "prompt" in values:
+                self.prompt.value = values.pop("prompt")
+                self.update(draw=False)
+            for name, value in values.items():
+                getattr(self, name).value = value
+        finally:
+            self._hold = False
+        self.redraw()
+
+    def update(self, draw: bool = True) -> None:
+        """Run the model on the prompt (the only step that calls ``predict_fn``)."""
+        try:
+            logits, prompt_tokens, attention = self.predict_fn(self.prompt.value)
+        except ValueError as error:  # e.g. a prompt longer than the model's context
+            self.message.value = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
+            return
+        attention = np.asarray(attention, dtype=float)
+        if attention.ndim != 3 or attention.shape[2] != len(prompt_tokens):
+            raise ValueError(
+                f"attention must be (layers, heads, T) with T = {len(prompt_tokens)} prompt tokens, "
+                f"got shape {attention.shape}"
+            )
+        self.message.value = ""
+        self.logits, self.prompt_tokens, self.attention = logits, list(prompt_tokens), attention
+        with self.layer.hold_trait_notifications(), self.head.hold_trait_notifications():
+            self.layer.max, self.head.max = attention.shape[0] - 1, attention.shape[1] - 1
+        if draw:
+            self.redraw()
+
+    def probs(self) -> np.ndarray:
+        """The distribution the sliders give, (V,)."""
+        return next_token_probs(self.logits, **self.settings())
+
+    def append(self, token_id: int) -> None:
+        """Add one token to the prompt (what clicking its button does); the model runs again."""
+        self.prompt.value += self.tokens[token_id]
+
+    def redraw(self) -> None:
+        """New buttons and figure from the stored scores: no model call."""
+        if not hasattr(self, "logits"):
+            return
+        probs = self.probs()
+        best = [int(i) for i in np.argsort(-probs, kind="stable")[: self.top] if probs[i] > 0]
+        buttons = []
+        for token_id in best:
+            button = widgets.Button(
+                description=f"{_shown(self.tokens[token_id])} {probs[token_id]:.0%}",
+                layout=widgets.Layout(width="auto"),
+            )
+            button.on_click(lambda _, t=token_id: self.append(t))
+            buttons.append(button)
+        self.buttons.children = buttons
+        with self.chart:
+            from IPython.display import display
+
+            self.chart.clear_output(wait=True)
+            figure = self.figure()
+            display(figure)
+            plt.close(figure)  # shown once, in the chart, not again below the cell
+
+    def figure(self) -> plt.Figure:
+        """The bars of the next token beside the attention of the last prompt token."""
+        probs = self.probs()
+        fig, (bars, attention) = plt.subplots(
+            1, 2, figsize=(11, 0.3 * self.top + 1.8), gridspec_kw={"width_ratios": [1, 1]}
+        )
+        shown = ", ".join(f"{k}={v}" for k, v in self.settings().items() if v is not None)
+        last = _shown(self.prompt_tokens[-1]) if self.prompt_tokens else ""
+        probability_bars(
+            probs,
+            [_shown(t) for t in self.tokens],
+            top=self.top,
+            title=f"Next token after '…{last}' ({shown})",
+            ax=bars,
+        )
+        bars.set_ylabel("candidate next token")
+        weights = self.attention[self.layer.value, self.head.value]  # (T,)
+        recent = slice(max(0, len(weights) - 20), None)  # the last 20 prompt tokens at most
+        labels = [f"{i}: {_shown(t)}" for i, t in enumerate(self.prompt_tokens)][recent]
+        attention.barh(range(len(labels)), weights[recent], color="tab:orange")
+        attention.set_yticks(range(len(labels)), labels)
+        attention.invert_yaxis()
+        attention.set(
+            title=f"Attention of '{last}': layer {self.layer.value}, head {self.head.value}",
+            xlabel="attention weight",
+            ylabel="prompt token (position: text)",
+            xlim=(0, 1),
+        )
+        if self.title:
+            fig.suptitle(self.title)
+        fig.tight_layout()
+        return fig
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -11,7 +11,7 @@ defines:
 
 In code and markdown, ``{{FW}}`` becomes ``torch`` or ``tensorflow`` and ``{{FW_NAME}}`` becomes
 ``PyTorch`` or ``TensorFlow``; ``code(torch=..., tensorflow=...)`` gives a cell that differs.
-Notebooks are rebuilt with their outputs dropped unless executed.
+Without --execute, code cells whose source is unchanged keep their outputs; changed cells lose them.
 
     python scripts/build_notebooks.py              # write every notebook (outputs dropped)
     python scripts/build_notebooks.py --execute    # write and execute in place (make notebooks)
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
 sys.path.insert(0, str(SRC))
 
-from nbsrc import render  # noqa: E402
+from nbsrc import colab_badge, render  # noqa: E402
 
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
@@ -47,6 +47,9 @@ def load_source(path: Path):
 def notebook_for(cells, variant: str | None, name: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
+    badge = nbformat.v4.new_markdown_cell(colab_badge(name))  # "Open in Colab", atop every notebook
+    badge.id = "colab-badge"
+    nb.cells.append(badge)
     for index, cell in enumerate(cells):
         source = render(cell, variant)
         if source is None:  # a cell of another variant only
@@ -63,6 +66,17 @@ def notebook_for(cells, variant: str | None, name: str) -> nbformat.NotebookNode
         new.id = hashlib.sha1(f"{name}:{index}".encode()).hexdigest()[:8]
         nb.cells.append(new)
     return nb
+
+
+def keep_outputs(old: nbformat.NotebookNode, new: nbformat.NotebookNode) -> None:
+    """Carry outputs over to code cells whose source is unchanged, so a prose edit needs no run."""
+    outputs: dict[str, list] = {}
+    for cell in old.cells:
+        if cell.cell_type == "code":
+            outputs.setdefault(cell.source, []).append((cell.outputs, cell.execution_count))
+    for cell in new.cells:
+        if cell.cell_type == "code" and outputs.get(cell.source):
+            cell.outputs, cell.execution_count = outputs[cell.source].pop(0)
 
 
 def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -92,6 +106,8 @@ def main() -> int:
                 if current is None or sources(current) != sources(nb):
                     stale.append(name)
                 continue
+            if not args.execute and target.exists():
+                keep_outputs(nbformat.read(target, as_version=4), nb)
             if args.execute:
                 from nbclient import NotebookClient
 

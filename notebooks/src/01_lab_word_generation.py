@@ -211,7 +211,7 @@ CELLS = [
     """),
     code("""
     # NBVAL_CHECK_OUTPUT
-    sample = valid_text[:60_000]
+    sample = valid_text[:20_000]
     for name, model_, tokenizer_ in (("characters", char_model, char_tokenizer), ("words", word_model, word_tokenizer)):
         ids = np.array(tokenizer_.encode(sample))
         x, y = data.windows(ids, 32 if name == "words" else 128)

@@ -64,3 +64,43 @@ def repository_url() -> str:
 
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+
+
+# --- Launch badges: Colab and Binder URLs derived from the one repository URL ---------------------
+
+BRANCH = "main"  # the branch that Colab and Binder open
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+
+
+def github_repository() -> str:
+    """``OWNER/NAME`` of the repository URL (Colab and Binder open notebooks from GitHub)."""
+    from urllib.parse import urlparse
+
+    url = repository_url()
+    parts = urlparse(url)
+    path = parts.path.strip("/").removesuffix(".git")
+    if parts.netloc != "github.com" or path.count("/") != 1:
+        raise ValueError(f"[project.urls] Repository must be https://github.com/OWNER/NAME, got {url!r}")
+    return path
+
+
+def colab_url(notebook: str) -> str:
+    """Colab's URL for ``notebooks/<notebook>`` on GitHub."""
+    return f"https://colab.research.google.com/github/{github_repository()}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def binder_url() -> str:
+    """mybinder.org's URL that builds binder/ and opens JupyterLab on notebooks/."""
+    return f"https://mybinder.org/v2/gh/{github_repository()}/{BRANCH}?urlpath=lab/tree/notebooks"
+
+
+def colab_badge(notebook: str) -> str:
+    """The markdown of the "Open in Colab" badge the builder puts atop every notebook."""
+    return f"[![Open in Colab]({COLAB_BADGE})]({colab_url(notebook)})"
+
+
+def readme_badges() -> str:
+    """The README's badges line: Lesson 1 in Colab, the whole course on Binder."""
+    binder = f"[![Launch on Binder]({BINDER_BADGE})]({binder_url()})"
+    return f"{colab_badge('01_generative_rnn_pytorch.ipynb')} {binder}"
