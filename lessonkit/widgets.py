@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
 from .plots import probability_bars
 from .sampling import next_token_probs
@@ -123,7 +124,9 @@ class SamplingPanel:
         self.probs, self.text = probs, text
         with self.chart:
             self.chart.clear_output(wait=True)
-            plt.show(self.figure())
+            figure = self.figure()
+            display(figure)
+            plt.close(figure)
         self.passage.value = self.prompt.value + text
 
     def figure(self) -> plt.Figure:
@@ -137,8 +140,6 @@ class SamplingPanel:
         )
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget)
 
 
@@ -221,8 +222,6 @@ class TokenizerPanel:
             self.output.value = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget)
 
 
@@ -341,8 +340,6 @@ class AttentionExplorer:
             plt.close(figure)  # shown once, in the chart, not again below the cell
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget)
 
 
@@ -518,6 +515,4 @@ class NextTokenExplorer:
         return fig
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget)

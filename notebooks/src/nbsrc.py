@@ -16,9 +16,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-if "google.colab" in sys.modules:  # pragma: no cover - only on Colab
-    !git clone -q --depth 1 {{REPO}} lessonkit-course && pip install -q -e lessonkit-course
-    os.chdir("lessonkit-course/notebooks")"""
+if "google.colab" in sys.modules:  # only on Colab: fetch the course once, then import it from there
+    if not os.path.isdir("/content/lessonkit-course"):
+        !git clone -q --depth 1 {{REPO}} /content/lessonkit-course && pip install -q -e /content/lessonkit-course
+    sys.path.insert(0, "/content/lessonkit-course")
+    os.chdir("/content/lessonkit-course/notebooks")"""
 
 
 @dataclass(frozen=True)
