@@ -77,6 +77,8 @@ def keep_outputs(old: nbformat.NotebookNode, new: nbformat.NotebookNode) -> None
     for cell in new.cells:
         if cell.cell_type == "code" and outputs.get(cell.source):
             cell.outputs, cell.execution_count = outputs[cell.source].pop(0)
+    if "widgets" in old.metadata:  # the saved widget state those outputs refer to
+        new.metadata["widgets"] = old.metadata["widgets"]
 
 
 def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
