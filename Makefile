@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
+# Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning made each
+# PyTorch generation step 10x slower (benchmarks/README.md).
+export OMP_WAIT_POLICY := PASSIVE
 export PYTHONHASHSEED := 0
 
 .PHONY: install lab test unit registry chromium lint notebooks-check nbval data checkpoints \

@@ -104,7 +104,7 @@ def heatmap(
                 ha="center",
                 va="center",
                 fontsize=7,
-                color="white" if value < matrix.max() / 2 else "black",
+                color="white" if value < np.nanmax(matrix) / 2 else "black",
             )
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     if fig is not None:

@@ -60,6 +60,15 @@ def tiny_char_rnn(cell):
 MODELS = [tiny_char_rnn("lstm"), tiny_char_rnn("gru")]
 
 
+def tiny_gpt2():
+    from lessonkit.gpt2_config import GPT2Config
+
+    return "gpt2", "GPT2", GPT2Config(vocab_size=11, max_len=8, d_model=8, n_heads=2, n_layers=2)
+
+
+MODELS.append(tiny_gpt2())
+
+
 @pytest.mark.parametrize("module, cls, config", MODELS, ids=lambda v: getattr(v, "cell", str(v)))
 def test_same_weight_keys_and_shapes(module, cls, config):
     pytest.importorskip("torch")

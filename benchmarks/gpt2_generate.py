@@ -1,0 +1,127 @@
+"""Greedy generation speed on GPT-2 small's architecture (124M), side by side in one run.
+
+    python benchmarks/gpt2_generate.py [--new-tokens 256] [--rounds 3] [--uncached-rounds 1]
+
+One seeded ``transformers.GPT2LMHeadModel`` (random weights from ``GPT2Config()``, nothing
+downloaded) gives its weights to our PyTorch and TensorFlow twins. Each contender continues the
+same prompt greedily by ``--new-tokens`` tokens:
+
+- our PyTorch twin through ``lessonkit.generation.generate`` with the KV cache, and without it
+  (``WithoutCache``: every step re-reads the whole sequence; slow, so fewer rounds);
+- our TensorFlow twin with the KV cache (compiled step);
+- transformers' own ``generate()`` (greedy, its KV cache).
+
+All PyTorch contenders share one process, so one OpenMP setting (``--omp-wait-policy``). Rounds
+alternate between contenders, so a change in machine load hits all of them; each
+contender's median over its rounds is reported as tokens per second, with ratios, after checking
+that all produced the same tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+
+PROMPT = "A robot must obey the orders given it by human beings except where such orders"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--new-tokens", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--uncached-rounds", type=int, default=1)
+    parser.add_argument(
+        "--omp-wait-policy",
+        default="PASSIVE",
+        help="OpenMP's OMP_WAIT_POLICY for PyTorch (PASSIVE: idle threads sleep; on a busy "
+        "machine spinning threads make each small step many times slower, for both our twin "
+        "and transformers)",
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", args.omp_wait_policy)  # before torch starts
+
+    import torch
+    import transformers
+
+    from lessonkit.generation import generate
+    from lessonkit.gpt2_config import GPT2Config, WithoutCache, hf_arrays_to_ours
+    from lessonkit.tensorflow import gpt2 as tf_gpt2
+    from lessonkit.tensorflow.weights import from_arrays as tf_from_arrays
+    from lessonkit.text import GPT2Tokenizer
+    from lessonkit.torch import gpt2 as torch_gpt2
+    from lessonkit.torch.weights import from_arrays as torch_from_arrays
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf = transformers.GPT2LMHeadModel(transformers.GPT2Config()).eval()
+    arrays = hf_arrays_to_ours({k: v.numpy() for k, v in hf.state_dict().items()})
+    config = GPT2Config.small()
+    ours_torch = torch_from_arrays(torch_gpt2.GPT2(config), arrays).eval()
+    ours_tf = tf_from_arrays(tf_gpt2.GPT2(config), arrays)
+    prompt = GPT2Tokenizer.from_data().encode(PROMPT)
+    n = args.new_tokens
+
+    @torch.inference_mode()
+    def hf_generate(n_new: int) -> np.ndarray:
+        out = hf.generate(
+            torch.tensor([prompt]),
+            max_new_tokens=n_new,
+            min_new_tokens=n_new,
+            do_sample=False,
+            pad_token_id=50256,
+        )
+        return out[0, len(prompt) :].numpy()
+
+    contenders = {
+        "ours, PyTorch, KV cache": lambda k: generate(ours_torch, prompt, k, temperature=0),
+        "ours, TensorFlow, KV cache": lambda k: generate(ours_tf, prompt, k, temperature=0),
+        "transformers generate()": hf_generate,
+        "ours, PyTorch, no cache": lambda k: generate(
+            WithoutCache(ours_torch), prompt, k, temperature=0
+        ),
+    }
+    rounds = {name: args.rounds for name in contenders}
+    rounds["ours, PyTorch, no cache"] = args.uncached_rounds
+    for run in contenders.values():  # warm-up: tracing, allocator, first-call costs
+        run(4)
+
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    tokens: dict[str, np.ndarray] = {}
+    for r in range(max(rounds.values())):
+        for name, run in contenders.items():
+            if r >= rounds[name]:
+                continue
+            start = time.perf_counter()
+            tokens[name] = np.asarray(run(n))
+            rates[name].append(n / (time.perf_counter() - start))
+            print(f"round {r + 1}: {name}: {rates[name][-1]:.1f} tokens/s", flush=True)
+
+    reference = tokens["transformers generate()"]
+    for name, generated in tokens.items():
+        same = np.array_equal(generated, reference)
+        print(f"{name}: same {n} tokens as transformers: {same}")
+    medians = {name: statistics.median(r) for name, r in rates.items()}
+    print(f"\nGPT-2 124M architecture, greedy, {len(prompt)}-token prompt + {n} new tokens")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, OMP_WAIT_POLICY="
+          f"{os.environ['OMP_WAIT_POLICY']}; transformers {transformers.__version__}")  # fmt: skip
+    base = medians["ours, PyTorch, KV cache"]
+    for name, rate in medians.items():
+        print(
+            f"{name:>28}: {rate:6.1f} tokens/s (median of {len(rates[name])}), "
+            f"{rate / base:.2f}x ours with cache"
+        )
+    print(f"KV cache speed-up (ours, PyTorch): {base / medians['ours, PyTorch, no cache']:.1f}x")
+    print(f"ours / transformers generate(): {base / medians['transformers generate()']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

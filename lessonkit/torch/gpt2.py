@@ -1,0 +1,240 @@
+"""GPT-2, architecture-exact, in PyTorch (the twin of ``lessonkit.tensorflow.gpt2``).
+
+Token embedding ``wte`` plus position embedding ``wpe``, then ``n_layers`` pre-norm blocks
+``h.{i}`` (``ln_1`` -> masked self-attention ``attn`` -> residual, ``ln_2`` -> ``mlp`` ->
+residual), a final ``ln_f``, and scores over the vocabulary from the token embedding again (tied
+weights). Linear layers are GPT-2's ``Conv1D``: weights stored (in, out). The weight keys are Hugging
+Face's ``GPT2Model`` keys (``h.0.attn.c_attn.weight``, ...), so released weights load by walking
+their keys (see :mod:`lessonkit.gpt2_config`).
+
+Generation goes through :func:`lessonkit.generation.generate` with :meth:`GPT2.step` and a KV cache:
+per layer a ``(keys, values)`` pair, each ``(B, n_heads, S, head_dim)``, the same layout as the
+TensorFlow twin. The prompt is read once; each new token then costs one position.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .. import checkpoints
+from ..gpt2_config import (
+    GPT2Config,
+    check_cache,
+    check_ids,
+    check_length,
+    pretrained_arrays,
+    shakespeare_checkpoint,
+)
+from ..text import GPT2Tokenizer
+from .weights import from_arrays, to_arrays
+
+KVCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
+
+
+class Conv1D(nn.Module):
+    """GPT-2's linear layer: ``x @ weight + bias`` with ``weight`` stored (in, out)."""
+
+    def __init__(self, n_in: int, n_out: int, std: float = 0.02):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_in, n_out) * std)
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.weight + self.bias  # (..., n_in) -> (..., n_out)
+
+
+class CausalSelfAttention(nn.Module):
+    """Masked multi-head self-attention: each position sees itself and the positions before it.
+
+    ``c_attn`` makes queries, keys and values in one product (C -> 3C); ``c_proj`` mixes the heads.
+    """
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.n_heads, self.head_dim = config.n_heads, config.head_dim
+        C = config.d_model
+        self.c_attn = Conv1D(C, 3 * C)
+        self.c_proj = Conv1D(C, C, std=0.02 / math.sqrt(2 * config.n_layers))
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """``x`` (B, T, C) and this layer's cached ``(keys, values)`` -> ``(output (B, T, C),
+        attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T."""
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, 3C) -> 3 x (B, T, C)
+        q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        k = k.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        v = v.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)  # (B, H, S, D)
+            v = torch.cat([past[1], v], dim=2)  # (B, H, S, D)
+        S = k.size(2)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, S)
+        # Query t sits at position S - T + t and may see keys 0 ... S - T + t.
+        allowed = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        weights = F.softmax(scores, dim=-1)  # (B, H, T, S)
+        y = self.attn_dropout(weights) @ v  # (B, H, T, D)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # merge heads: (B, T, C)
+        return self.resid_dropout(self.c_proj(y)), weights, (k, v)
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: C -> d_ff (GELU, tanh approximation) -> C."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.c_fc = Conv1D(config.d_model, config.d_ff)
+        self.c_proj = Conv1D(config.d_ff, config.d_model, std=0.02 / math.sqrt(2 * config.n_layers))
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.gelu(self.c_fc(x), approximate="tanh")  # (B, T, d_ff)
+        return self.dropout(self.c_proj(h))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """One decoder block: ``x + attn(ln_1(x))``, then ``x + mlp(ln_2(x))``."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.mlp = MLP(config)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S), (keys, values))``."""
+        attended, weights, present = self.attn(self.ln_1(x), past)
+        x = x + attended
+        x = x + self.mlp(self.ln_2(x))
+        return x, weights, present
+
+
+class GPT2(nn.Module):
+    """GPT-2: embeddings, ``n_layers`` blocks ``h``, ``ln_f``, output tied to ``wte``."""
+
+    def __init__(self, config: GPT2Config):
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.d_model)
+        self.wpe = nn.Embedding(config.max_len, config.d_model)
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
+        self.ln_f = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        nn.init.normal_(self.wte.weight, std=0.02)  # GPT-2's initialization
+        nn.init.normal_(self.wpe.weight, std=0.02)
+        self.source = "randomly initialized"  # where the weights came from, for notebooks
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        return_attention: bool = False,
+    ):
+        """``idx`` (B, T) -> ``(logits (B, T, V), mean loss in nats or None)``; with
+        ``return_attention=True`` also the attention of every layer, a list of (B, H, T, T)."""
+        logits, _, attention = self.run(idx)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+        return (logits, loss, attention) if return_attention else (logits, loss)
+
+    def run(self, idx: torch.Tensor, state: KVCache | None = None, last_only: bool = False):
+        """Read ``idx`` (B, T) after the cached positions of ``state``.
+
+        Returns ``(logits (B, T, V), the cache extended by T positions, attention per layer
+        [(B, H, T, S)])``. With ``last_only`` the logits are those of the last position only,
+        (B, 1, V): generation needs no more, and a long prompt's (T, 50,257) scores are costly.
+        """
+        if idx.dim() != 2:
+            raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
+        B, T = idx.shape
+        past_length = check_cache(state, self.config, B)
+        check_length(T, self.config, past_length)
+        positions = torch.arange(past_length, past_length + T, device=idx.device)  # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
+        cache, attention = [], []
+        for i, block in enumerate(self.h):
+            x, weights, present = block(x, None if state is None else state[i])  # (B, T, C)
+            cache.append(present)
+            attention.append(weights)
+        if last_only:
+            x = x[:, -1:]  # (B, 1, C)
+        x = self.ln_f(x)  # (B, T, C)
+        logits = x @ self.wte.weight.T  # tied output: (B, T, C) @ (C, V) -> (B, T, V)
+        return logits, tuple(cache), attention
+
+    def weight(self, key: str) -> np.ndarray:
+        """One weight as NumPy, by its checkpoint key (``"h.0.attn.c_attn.weight"``)."""
+        weights = self.state_dict()
+        if key not in weights:
+            raise ValueError(f"no weight {key!r}; keys look like 'wte.weight', 'h.0.ln_1.bias'")
+        return weights[key].detach().cpu().numpy()
+
+    @torch.no_grad()
+    def step(self, ids: np.ndarray, state: KVCache | None = None, return_attention: bool = False):
+        """Generation contract: NumPy ``ids`` (B, T) after the cached ``state`` -> ``(NumPy logits
+        (B, V) of the last position, new state)``; with ``return_attention=True`` also the NumPy
+        attention of this step, (n_layers, B, H, T, S)."""
+        past_length = check_cache(
+            state, self.config, np.shape(ids)[0] if np.ndim(ids) == 2 else None
+        )
+        ids = check_ids(ids, self.config, past_length)
+        was_training = self.training
+        self.eval()  # no dropout while generating; the caller's mode is restored below
+        idx = torch.as_tensor(ids, device=self.wte.weight.device)
+        logits, state, attention = self.run(idx, state, last_only=True)
+        self.train(was_training)
+        last = logits[:, -1].float().cpu().numpy()  # (B, V)
+        if return_attention:
+            return last, state, torch.stack(attention).float().cpu().numpy()
+        return last, state
+
+
+def save_checkpoint(model: GPT2, path: str | Path, dtype=None) -> Path:
+    """Weights and config in one safetensors file (``dtype=np.float16`` halves it). The tokenizer
+    is GPT-2's own (``GPT2Tokenizer.from_data()``); the tied output matrix is stored once, as wte."""
+    metadata = {"config": model.config.to_json(), "tokenizer": "gpt2", "source": model.source}
+    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
+
+
+def load_checkpoint(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[GPT2, GPT2Tokenizer]:
+    """Rebuild a model written by either twin, with GPT-2's tokenizer."""
+    arrays, metadata = checkpoints.load(path)
+    config = GPT2Config.from_json(checkpoints.metadata_field(metadata, "config", path))
+    model = GPT2(config).to(device)
+    from_arrays(model, arrays, what=str(path))
+    model.source = metadata.get("source", str(path))
+    return model.eval(), GPT2Tokenizer.from_data()
+
+
+def from_pretrained(
+    name_or_path: str | Path = "gpt2", device: str | torch.device = "cpu"
+) -> tuple[GPT2, GPT2Tokenizer]:
+    """Released GPT-2 weights (``"gpt2"``, ``"gpt2-medium"``, ...) from the Hugging Face hub, or a
+    local folder in Hugging Face's layout, in this twin; with GPT-2's tokenizer.
+
+    Offline (``HF_HUB_OFFLINE=1``, or no network and nothing cached) it warns in one line and
+    returns the bundled small GPT-2 trained on Shakespeare instead. ``model.source`` says which.
+    """
+    found = pretrained_arrays(name_or_path)
+    if found is None:
+        return load_checkpoint(shakespeare_checkpoint(), device)
+    config, arrays, source = found
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # non-writable NumPy arrays from safetensors
+        model = GPT2(config).to(device)
+        from_arrays(model, arrays, what=source)
+    model.source = source
+    return model.eval(), GPT2Tokenizer.from_data()
