@@ -18,6 +18,19 @@ from .plots import probability_bars
 from .sampling import next_token_probs
 
 
+def set_controls(panel, values: dict, allowed: Sequence[str]) -> None:
+    """Give several of ``panel``'s widgets new values while its ``_hold`` flag mutes redraws."""
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown controls {unknown}; this panel has {list(allowed)}")
+    panel._hold = True
+    try:
+        for name, value in values.items():
+            getattr(panel, name).value = value
+    finally:
+        panel._hold = False
+
+
 class SamplingPanel:
     """Temperature, top-k and top-p sliders, a live bar chart of the next-token distribution,
     and a freshly sampled passage.
@@ -91,15 +104,7 @@ class SamplingPanel:
 
     def set(self, **values) -> None:
         """Move several controls at once (``panel.set(temperature=0.7, top_k=5)``), redrawing once."""
-        unknown = sorted(set(values) - {"prompt", "temperature", "top_k", "top_p", "seed"})
-        if unknown:
-            raise ValueError(f"unknown controls {unknown}")
-        self._hold = True
-        try:
-            for name, value in values.items():
-                getattr(self, name).value = value
-        finally:
-            self._hold = False
+        set_controls(self, values, ("prompt", "temperature", "top_k", "top_p", "seed"))
         self.update()
 
     def bump_seed(self) -> None:
@@ -295,15 +300,7 @@ class AttentionExplorer:
 
     def set(self, **values) -> None:
         """Move several controls at once (``explorer.set(layer=1, head=2)``), redrawing once."""
-        unknown = sorted(set(values) - {"text", "layer", "head", "average"})
-        if unknown:
-            raise ValueError(f"unknown controls {unknown}")
-        self._hold = True
-        try:
-            for name, value in values.items():
-                getattr(self, name).value = value
-        finally:
-            self._hold = False
+        set_controls(self, values, ("text", "layer", "head", "average"))
         if "text" in values and self.attention_fn is not None:
             self.update()
         else:
