@@ -392,18 +392,19 @@ def random_batch(
 
 # ---------------------------------------------------------------- Lesson 3: the genre task
 
-# A play's spoken text starts at its first act, prologue, induction or chorus (after the title
-# and the list of persons).
+# A play's spoken text starts at its first act, prologue or induction heading (after the title
+# and the list of persons, which may name a "Chorus").
 _PLAY_START_RE = re.compile(
-    r"^(ACT|Act|PROLOGUE|Prologue|INDUCTION|Induction|THE PROLOGUE|CHORUS|Chorus)\b", re.M
+    r"^(ACT|Act)\b|^(THE )?(PROLOGUE|Prologue|INDUCTION|Induction)\.?[ \t]*$", re.M
 )
 _HEADING_RE = re.compile(
     r"^(ACT|SCENE)\b|^(Act|Scene) [IVXLC\d]+\b|^(THE )?(PROLOGUE|EPILOGUE|INDUCTION|Prologue|Epilogue|Induction)\.?$"
     r"|^THE END\.?$"
 )
-_STAGE_DIRECTION_RE = re.compile(
-    r"[\[{][^\]]*\]"
-)  # "[Enter Horatio.]", "[Aside.]"; one file types "{Aside.]"
+# "[Enter Horatio.]", "[Aside.]"; the files also type "{Aside.]" and "[Exeunt.}", and nest
+# "[Alarum. Enter ... [and Soldiers, with] scaling-ladders.]": innermost first, repeatedly.
+_STAGE_DIRECTION_RE = re.compile(r"[\[{][^\[\]{}]*[\]}]")
+_INLINE_SPEAKER_RE = re.compile(r"^(SONG\.?|[A-Z][A-Z'&, ]*[A-Z]\.)\s+(?=\S)")
 
 
 def _is_speaker_line(line: str) -> bool:
@@ -424,9 +425,10 @@ def _is_speaker_line(line: str) -> bool:
 def spoken_text(name: str) -> str:
     """The words a play's characters speak: one line per speech, without speaker names.
 
-    Dropped: the title and list of persons (everything before the first act, prologue, induction
-    or chorus), act and scene headings, stage directions in brackets (also inline ones such as
-    "[Aside.]"), and the speaker-name line that opens each speech. The rules are simple patterns
+    Dropped: the title and list of persons (everything before the first act, prologue or
+    induction heading), act and scene headings, stage directions in brackets (also inline ones such as
+    "[Aside.]"; a line holding a stray bracket of a direction typed without its partner), and the
+    speaker-name line that opens each speech. The rules are simple patterns
     on the files' layout, so a handful of irregular lines (a scene location typed as a speech, a
     song title) survive; speeches themselves are kept whole.
     """
@@ -434,13 +436,22 @@ def spoken_text(name: str) -> str:
     start = _PLAY_START_RE.search(text)
     if start is None:
         raise ValueError(f"{name} has no act, prologue or induction heading: is it a play?")
-    text = _STAGE_DIRECTION_RE.sub(" ", text[start.start() :])
+    text = text[start.start() :]
+    while _STAGE_DIRECTION_RE.search(text):
+        text = _STAGE_DIRECTION_RE.sub(" ", text)
     speeches = []
     for block in re.split(r"\n\s*\n", text):  # a speech is a block between blank lines
         lines = [line.strip() for line in block.split("\n")]
-        lines = [line for line in lines if line and not _HEADING_RE.match(line)]
+        # A line with a bracket left over belongs to a direction whose other bracket is missing.
+        lines = [
+            line
+            for line in lines
+            if line and not _HEADING_RE.match(line) and not re.search(r"[\[\]{}]", line)
+        ]
         if lines and _is_speaker_line(lines[0]):
             lines = lines[1:]
+        elif lines:  # a few speeches put the name on the speech's line: "WIDOW. So, now they come"
+            lines[0] = _INLINE_SPEAKER_RE.sub("", lines[0])
         if lines:
             speeches.append(" ".join(lines))
     return "\n".join(speeches)

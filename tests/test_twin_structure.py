@@ -56,8 +56,13 @@ def tiny_char_rnn(cell):
     )
 
 
-# (module, class, config) for every twin model: the weight keys and shapes must agree.
-MODELS = [tiny_char_rnn("lstm"), tiny_char_rnn("gru")]
+def tiny_classifier(positions):
+    from lessonkit.transformer_config import TransformerConfig
+
+    config = TransformerConfig(
+        vocab_size=11, d_model=8, n_heads=2, n_layers=2, d_ff=16, max_len=8, positions=positions
+    )
+    return "transformer", "TextClassifier", config
 
 
 def tiny_gpt2():
@@ -66,10 +71,21 @@ def tiny_gpt2():
     return "gpt2", "GPT2", GPT2Config(vocab_size=11, max_len=8, d_model=8, n_heads=2, n_layers=2)
 
 
-MODELS.append(tiny_gpt2())
+# (module, class, config) for every twin model: the weight keys and shapes must agree.
+MODELS = [
+    tiny_char_rnn("lstm"),
+    tiny_char_rnn("gru"),
+    tiny_classifier("learned"),
+    tiny_classifier("sinusoidal"),
+    tiny_gpt2(),
+]
 
 
-@pytest.mark.parametrize("module, cls, config", MODELS, ids=lambda v: getattr(v, "cell", str(v)))
+@pytest.mark.parametrize(
+    "module, cls, config",
+    MODELS,
+    ids=lambda v: v if isinstance(v, str) else getattr(v, "cell", getattr(v, "positions", "")),
+)
 def test_same_weight_keys_and_shapes(module, cls, config):
     pytest.importorskip("torch")
     pytest.importorskip("tensorflow")

@@ -1,0 +1,478 @@
+"""Transformer layers from scratch, and a text classifier built from them (TensorFlow/Keras 3 twin).
+
+The twin of ``lessonkit.torch.transformer``: the same classes, sublayer names, call arguments and
+checkpoint keys. Like the torch twin the blocks are **pre-norm** (``x + sublayer(LayerNorm(x))``,
+as in GPT-2; the paper is post-norm), and LayerNorm uses epsilon 1e-5 (torch's default; Keras'
+default is 1e-3, which would make the twins differ). Dropout acts on each sublayer's output and on
+the embeddings, not on the attention weights inside the blocks, as in the torch twin.
+
+Masks are boolean with **True = may attend** (see :mod:`lessonkit.masks`). Every attention layer
+returns ``(output, attention_weights)`` with weights ``(B, H, T, S)``.
+
+Weights: every layer here has ``state_dict()`` (NumPy arrays under the torch twin's keys and
+layouts) and ``load_state_dict(arrays)``. Keras' ``Dense`` keeps its kernel as ``(in, out)``, the
+transpose of torch's ``Linear.weight``; LayerNorm's ``gamma``/``beta`` are torch's
+``weight``/``bias``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import checkpoints
+from ..masks import attention_mask_shape, sinusoidal_positions
+from ..text import WordTokenizer
+from ..transformer_config import TransformerConfig
+from .weights import from_arrays, to_arrays
+
+LAYER_NORM_EPS = 1e-5  # torch's default; Keras' LayerNormalization would use 1e-3
+
+
+def _layer_arrays(layer) -> dict[str, np.ndarray]:
+    """One sublayer's weights under torch's names and layouts."""
+    if isinstance(layer, keras.layers.Dense):
+        arrays = {"weight": np.asarray(layer.kernel).T}  # (out, in)
+        if layer.use_bias:
+            arrays["bias"] = np.asarray(layer.bias)
+        return arrays
+    if isinstance(layer, keras.layers.LayerNormalization):
+        return {"weight": np.asarray(layer.gamma), "bias": np.asarray(layer.beta)}
+    if isinstance(layer, keras.layers.Embedding):
+        return {"weight": np.asarray(layer.embeddings)}
+    return layer.state_dict()
+
+
+def _assign_layer(layer, arrays: dict[str, np.ndarray]) -> None:
+    """The inverse of :func:`_layer_arrays` (shapes are checked by the caller)."""
+    if isinstance(layer, keras.layers.Dense):
+        layer.kernel.assign(np.asarray(arrays["weight"]).T)  # (in, out)
+        if layer.use_bias:
+            layer.bias.assign(arrays["bias"])
+    elif isinstance(layer, keras.layers.LayerNormalization):
+        layer.gamma.assign(arrays["weight"])
+        layer.beta.assign(arrays["bias"])
+    elif isinstance(layer, keras.layers.Embedding):
+        layer.embeddings.assign(arrays["weight"])
+    else:
+        layer.load_state_dict(arrays)
+
+
+class _TorchKeysMixin:
+    """``state_dict()``/``load_state_dict()`` under torch's keys, by walking ``_weight_children()``."""
+
+    def _weight_children(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The weights as NumPy arrays under the torch twin's ``state_dict`` keys and layouts."""
+        arrays = {}
+        for name, child in self._weight_children().items():
+            arrays.update({f"{name}.{key}": value for key, value in _layer_arrays(child).items()})
+        return arrays
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
+        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
+        expected = {key: value.shape for key, value in self.state_dict().items()}
+        checkpoints.check_state_dict(expected, arrays, "state dict")
+        for name, child in self._weight_children().items():
+            prefix = f"{name}."
+            _assign_layer(
+                child, {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            )
+
+
+class _ExplicitMaskMixin:
+    """For layers whose ``call`` takes an attention ``mask``: Keras would otherwise read that
+    argument as its own padding-mask propagation and warn that the layer "destroys" it. Our masks
+    are plain inputs; nothing is propagated to the outputs."""
+
+    def compute_mask(self, inputs, previous_mask=None):
+        return None
+
+
+def _as_mask(mask, batch: int, n_heads: int, T: int, S: int):
+    """A boolean tensor of the 4-D shape ``(B|1, H|1, T|1, S)`` after checking its shape."""
+    mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)
+    attention_mask_shape(mask.shape, batch, n_heads, T, S)  # raises ValueError on a wrong shape
+    if len(mask.shape) == 2:
+        return mask[None, None]  # (1, 1, T|1, S)
+    if len(mask.shape) == 3:
+        return mask[:, None]  # (B|1, 1, T|1, S)
+    return mask
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class MultiHeadAttention(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
+    """Scaled dot-product attention in ``n_heads`` heads, with query/key/value/output projections.
+
+    Self-attention: ``attn(x)``. Cross-attention: ``attn(x, memory)`` (keys and values from
+    ``memory``). ``mask`` is boolean, True = may attend, of shape ``(T, S)``, ``(B, T, S)`` or
+    ``(B, H, T, S)`` (1 allowed for B, H, T).
+    """
+
+    def __init__(
+        self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True, **kwargs: Any
+    ):
+        super().__init__(**kwargs)
+        if d_model < 1 or n_heads < 1 or d_model % n_heads:
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.dropout_rate, self.use_bias = dropout, bias
+        self.q_proj = keras.layers.Dense(d_model, use_bias=bias, name="q_proj")
+        self.k_proj = keras.layers.Dense(d_model, use_bias=bias, name="k_proj")
+        self.v_proj = keras.layers.Dense(d_model, use_bias=bias, name="v_proj")
+        self.out_proj = keras.layers.Dense(d_model, use_bias=bias, name="out_proj")
+        self.dropout = keras.layers.Dropout(dropout)
+        for projection in (self.q_proj, self.k_proj, self.v_proj, self.out_proj):
+            projection.build((None, d_model))  # every size is known: create the weights now
+        self.built = True
+
+    def _weight_children(self) -> dict[str, Any]:
+        return {
+            "q_proj": self.q_proj,
+            "k_proj": self.k_proj,
+            "v_proj": self.v_proj,
+            "out_proj": self.out_proj,
+        }
+
+    def call(self, query, key=None, value=None, mask=None, training=None):
+        """``query`` (B, T, C), ``key``/``value`` (B, S, C) -> ``(output (B, T, C), weights (B, H, T, S))``."""
+        key = query if key is None else key
+        value = key if value is None else value
+        if len(query.shape) != 3 or len(key.shape) != 3 or len(value.shape) != 3:
+            raise ValueError(
+                f"query, key and value must be (B, T, C); got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
+            )
+        if tuple(key.shape) != tuple(value.shape) or key.shape[0] != query.shape[0]:
+            raise ValueError(
+                f"key and value must be (B, S, C) with the query's batch size; got query {tuple(query.shape)}, "
+                f"key {tuple(key.shape)}, value {tuple(value.shape)}"
+            )
+        if query.shape[-1] != self.d_model or key.shape[-1] != self.d_model:
+            raise ValueError(
+                f"inputs must have d_model={self.d_model} features; got {query.shape[-1]} and {key.shape[-1]}"
+            )
+        B, T, S = tf.shape(query)[0], tf.shape(query)[1], tf.shape(key)[1]
+        H, D = self.n_heads, self.head_dim
+        q = tf.transpose(tf.reshape(self.q_proj(query), (B, T, H, D)), (0, 2, 1, 3))  # (B, H, T, D)
+        k = tf.transpose(tf.reshape(self.k_proj(key), (B, S, H, D)), (0, 2, 1, 3))  # (B, H, S, D)
+        v = tf.transpose(tf.reshape(self.v_proj(value), (B, S, H, D)), (0, 2, 1, 3))  # (B, H, S, D)
+        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(D)  # (B, H, T, S)
+        if mask is not None:
+            mask = _as_mask(
+                mask, query.shape[0], H, query.shape[1], key.shape[1]
+            )  # (B|1, H|1, T|1, S)
+            scores = tf.where(mask, scores, scores.dtype.min)
+        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, S)
+        heads = tf.matmul(self.dropout(weights, training=training), v)  # (B, H, T, D)
+        merged = tf.reshape(tf.transpose(heads, (0, 2, 1, 3)), (B, T, H * D))  # (B, T, C)
+        return self.out_proj(merged), weights
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "d_model": self.d_model,
+            "n_heads": self.n_heads,
+            "dropout": self.dropout_rate,
+            "bias": self.use_bias,
+        }
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class LearnedPositionEmbedding(_TorchKeysMixin, keras.layers.Layer):
+    """A trained vector per position 0 .. max_len - 1, added to the token embeddings.
+
+    It starts small (normal, std 0.02, as in BERT, GPT-2 and the torch twin), so the order it ends
+    up encoding is what training put there rather than leftover random vectors.
+    """
+
+    def __init__(self, max_len: int, d_model: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.max_len, self.d_model = max_len, d_model
+        self.weight = self.add_weight(
+            shape=(max_len, d_model),
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+            name="weight",
+        )  # (max_len, C)
+        self.built = True
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"weight": np.asarray(self.weight)}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
+        checkpoints.check_state_dict({"weight": tuple(self.weight.shape)}, arrays, "state dict")
+        self.weight.assign(arrays["weight"])
+
+    def call(self, x):
+        """``x`` (B, T, C) token embeddings -> the same plus the vectors of positions 0 .. T - 1."""
+        T = x.shape[1]
+        if T is not None and T > self.max_len:
+            raise ValueError(f"sequence of length {T} is longer than max_len={self.max_len}")
+        return x + self.weight[: tf.shape(x)[1]]  # (B, T, C)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "max_len": self.max_len, "d_model": self.d_model}
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class SinusoidalPositionEmbedding(keras.layers.Layer):
+    """The paper's fixed sin/cos table (:func:`lessonkit.masks.sinusoidal_positions`): no weights."""
+
+    def __init__(self, max_len: int, d_model: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.max_len, self.d_model = max_len, d_model
+        self.table = tf.constant(sinusoidal_positions(max_len, d_model))  # (max_len, C)
+        self.built = True
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
+        checkpoints.check_state_dict({}, arrays, "state dict")
+
+    def call(self, x):
+        """``x`` (B, T, C) token embeddings -> the same plus the encodings of positions 0 .. T - 1."""
+        T = x.shape[1]
+        if T is not None and T > self.max_len:
+            raise ValueError(f"sequence of length {T} is longer than max_len={self.max_len}")
+        return x + self.table[: tf.shape(x)[1]]  # (B, T, C)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "max_len": self.max_len, "d_model": self.d_model}
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class FeedForward(_TorchKeysMixin, keras.layers.Layer):
+    """Position-wise feed-forward network: ``linear2(relu(linear1(x)))``, C -> d_ff -> C."""
+
+    def __init__(self, d_model: int, d_ff: int, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.d_model, self.d_ff = d_model, d_ff
+        self.linear1 = keras.layers.Dense(d_ff, name="linear1")
+        self.linear2 = keras.layers.Dense(d_model, name="linear2")
+        self.linear1.build((None, d_model))
+        self.linear2.build((None, d_ff))
+        self.built = True
+
+    def _weight_children(self) -> dict[str, Any]:
+        return {"linear1": self.linear1, "linear2": self.linear2}
+
+    def call(self, x):
+        return self.linear2(tf.nn.relu(self.linear1(x)))  # (B, T, d_ff) -> (B, T, C)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "d_model": self.d_model, "d_ff": self.d_ff}
+
+
+def _layer_norm(d_model: int, name: str) -> keras.layers.LayerNormalization:
+    norm = keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPS, name=name)
+    norm.build((None, d_model))
+    return norm
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class EncoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
+    """Pre-norm encoder block: ``x + attn(norm1(x))``, then ``x + feed_forward(norm2(x))``."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.sizes = {"d_model": d_model, "n_heads": n_heads, "d_ff": d_ff, "dropout": dropout}
+        self.norm1 = _layer_norm(d_model, "norm1")
+        self.self_attn = MultiHeadAttention(d_model, n_heads, name="self_attn")
+        self.norm2 = _layer_norm(d_model, "norm2")
+        self.feed_forward = FeedForward(d_model, d_ff, name="feed_forward")
+        self.dropout = keras.layers.Dropout(dropout)
+        self.built = True
+
+    def _weight_children(self) -> dict[str, Any]:
+        return {
+            "norm1": self.norm1,
+            "self_attn": self.self_attn,
+            "norm2": self.norm2,
+            "feed_forward": self.feed_forward,
+        }
+
+    def call(self, x, mask=None, training=None):
+        """``x`` (B, T, C) -> ``(x (B, T, C), self-attention weights (B, H, T, T))``."""
+        attended, weights = self.self_attn(self.norm1(x), mask=mask, training=training)
+        x = x + self.dropout(attended, training=training)
+        x = x + self.dropout(self.feed_forward(self.norm2(x)), training=training)
+        return x, weights
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.sizes}
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class DecoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
+    """Pre-norm decoder block: masked self-attention, encoder-decoder (cross) attention, feed-forward.
+
+    The self-attention is always causal (a position sees itself and the past); ``mask`` may add
+    target padding. The cross-attention's queries come from the decoder, its keys and values from
+    the encoder output ``memory``; ``memory_mask`` (e.g. the source's padding mask) limits them.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.sizes = {"d_model": d_model, "n_heads": n_heads, "d_ff": d_ff, "dropout": dropout}
+        self.norm1 = _layer_norm(d_model, "norm1")
+        self.self_attn = MultiHeadAttention(d_model, n_heads, name="self_attn")
+        self.norm2 = _layer_norm(d_model, "norm2")
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, name="cross_attn")
+        self.norm3 = _layer_norm(d_model, "norm3")
+        self.feed_forward = FeedForward(d_model, d_ff, name="feed_forward")
+        self.dropout = keras.layers.Dropout(dropout)
+        self.built = True
+
+    def _weight_children(self) -> dict[str, Any]:
+        return {
+            "norm1": self.norm1,
+            "self_attn": self.self_attn,
+            "norm2": self.norm2,
+            "cross_attn": self.cross_attn,
+            "norm3": self.norm3,
+            "feed_forward": self.feed_forward,
+        }
+
+    def call(self, x, memory, mask=None, memory_mask=None, training=None):
+        """``x`` (B, T, C), ``memory`` (B, S, C) -> ``(x, (self weights (B, H, T, T), cross weights (B, H, T, S)))``."""
+        T = tf.shape(x)[1]
+        causal = tf.linalg.band_part(tf.ones((T, T), dtype=tf.bool), -1, 0)  # (T, T)
+        if mask is not None:
+            mask = _as_mask(
+                mask, x.shape[0], self.self_attn.n_heads, x.shape[1], x.shape[1]
+            )  # (B|1, H|1, T|1, T)
+            causal = tf.logical_and(causal, mask)  # (B|1, H|1, T, T)
+        attended, self_weights = self.self_attn(self.norm1(x), mask=causal, training=training)
+        x = x + self.dropout(attended, training=training)
+        attended, cross_weights = self.cross_attn(
+            self.norm2(x), memory, memory, mask=memory_mask, training=training
+        )
+        x = x + self.dropout(attended, training=training)
+        x = x + self.dropout(self.feed_forward(self.norm3(x)), training=training)
+        return x, (self_weights, cross_weights)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self.sizes}
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class TextClassifier(_ExplicitMaskMixin, _TorchKeysMixin, keras.Model):
+    """Token embedding + positions -> encoder blocks -> LayerNorm -> masked mean -> linear head.
+
+    The mean runs over the real tokens only (``mask``), so padding never dilutes the passage.
+    """
+
+    def __init__(self, config: TransformerConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.config = c = config
+        # N(0, 1) like torch's nn.Embedding (Keras would start from uniform(-0.05, 0.05)).
+        self.token_embedding = keras.layers.Embedding(
+            c.vocab_size,
+            c.d_model,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=1.0),
+            name="token_embedding",
+        )
+        position_class = (
+            LearnedPositionEmbedding if c.positions == "learned" else SinusoidalPositionEmbedding
+        )
+        self.position_embedding = position_class(c.max_len, c.d_model, name="position_embedding")
+        self.dropout = keras.layers.Dropout(c.dropout)
+        self.blocks = [
+            EncoderBlock(c.d_model, c.n_heads, c.d_ff, c.dropout, name=f"blocks_{i}")
+            for i in range(c.n_layers)
+        ]
+        self.norm = _layer_norm(c.d_model, "norm")
+        self.head = keras.layers.Dense(c.n_classes, name="head")
+        self.token_embedding.build((None, None))
+        self.head.build((None, c.d_model))
+        self.built = True
+
+    def _weight_children(self) -> dict[str, Any]:
+        children = {
+            "token_embedding": self.token_embedding,
+            "position_embedding": self.position_embedding,
+        }
+        children.update({f"blocks.{i}": block for i, block in enumerate(self.blocks)})
+        children.update({"norm": self.norm, "head": self.head})
+        return children
+
+    def call(self, idx, targets=None, mask=None, training=None, return_attention=False):
+        """``idx`` (B, T) ids, ``mask`` (B, T) True on real tokens -> ``(logits (B, n_classes), loss)``.
+
+        With ``return_attention=True`` it returns ``(logits, loss, attention (B, n_layers, H, T, T))``.
+        """
+        idx = tf.convert_to_tensor(idx)
+        if len(idx.shape) != 2:
+            raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
+        if mask is None:
+            mask = tf.ones(tf.shape(idx), dtype=tf.bool)
+        mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)
+        if tuple(mask.shape) != tuple(idx.shape):
+            raise ValueError(
+                f"mask must be (B, T) like idx {tuple(idx.shape)}, got {tuple(mask.shape)}"
+            )
+        x = self.token_embedding(idx)  # (B, T, C)
+        x = self.dropout(self.position_embedding(x), training=training)  # (B, T, C)
+        attention_mask = mask[:, None, None, :]  # (B, 1, 1, T): every query sees the real keys
+        attentions = []
+        for block in self.blocks:
+            x, weights = block(x, mask=attention_mask, training=training)  # (B, T, C), (B, H, T, T)
+            attentions.append(weights)
+        x = self.norm(x)
+        keep = tf.cast(mask, x.dtype)[:, :, None]  # (B, T, 1)
+        pooled = tf.reduce_sum(x * keep, axis=1) / tf.maximum(
+            tf.reduce_sum(keep, axis=1), 1.0
+        )  # (B, C)
+        logits = self.head(pooled)  # (B, n_classes)
+        loss = None
+        if targets is not None:
+            losses = keras.ops.sparse_categorical_crossentropy(
+                targets, logits, from_logits=True
+            )  # (B,)
+            loss = tf.reduce_mean(losses)
+        if return_attention:
+            return logits, loss, tf.stack(attentions, axis=1)  # (B, n_layers, H, T, T)
+        return logits, loss
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "config": dataclasses.asdict(self.config)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> TextClassifier:
+        config = dict(config)
+        return cls(TransformerConfig(**config.pop("config")), **config)
+
+
+def save_checkpoint(
+    model: TextClassifier,
+    tokenizer: WordTokenizer,
+    path: str | Path,
+    labels: tuple[str, ...],
+    dtype=None,
+) -> Path:
+    """Weights, config, vocabulary and class names in one safetensors file."""
+    metadata = {
+        "config": model.config.to_json(),
+        "tokenizer": tokenizer.to_json(),
+        "labels": ",".join(labels),
+    }
+    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
+
+
+def load_checkpoint(path: str | Path) -> tuple[TextClassifier, WordTokenizer, tuple[str, ...]]:
+    """Rebuild the classifier, its tokenizer and its class names from a file written by either twin."""
+    arrays, metadata = checkpoints.load(path)
+    config = TransformerConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
+    tokenizer = WordTokenizer.from_json(checkpoints.metadata_field(metadata, "tokenizer", path))
+    labels = tuple(checkpoints.metadata_field(metadata, "labels", path).split(","))
+    model = TextClassifier(config)
+    from_arrays(model, arrays, what=str(path))
+    return model, tokenizer, labels
