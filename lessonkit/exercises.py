@@ -161,3 +161,85 @@ def check_temperature_probs(
         for t in (1.0, 0.5, 2.0, 0.0)
     ]
     return run_cases(temperature_probs, cases, "temperature_probs")
+
+
+# --- Lesson 3: masks and attention ----------------------------------------------------------
+
+
+def check_causal_mask(causal_mask_fn: Callable[[int], np.ndarray]) -> Feedback:
+    """``causal_mask(T)``: ``(T, T)`` boolean, True where query t may attend key s (s <= t)."""
+    from .masks import causal_mask
+
+    def compare(actual: Any, expected: np.ndarray) -> bool:
+        actual = np.asarray(actual)
+        return (
+            actual.dtype == bool
+            and actual.shape == expected.shape
+            and bool((actual == expected).all())
+        )
+
+    cases = [
+        Case((T,), causal_mask(T), f"causal_mask({T}) (True = may attend; row t sees 0..t)")
+        for T in (1, 3, 5)
+    ]
+    return run_cases(causal_mask_fn, cases, "causal_mask", compare=compare)
+
+
+def check_attention(
+    attention_fn: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+) -> Feedback:
+    """``attention(q, k, v)``: ``(softmax(q k^T / sqrt(D)) v, weights)`` for a 3-token example."""
+    from .reference import scaled_dot_product_attention
+
+    q = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 2.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0]])  # (T, D)
+    k = np.array([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 2.0, 1.0], [1.0, 0.0, 0.0, 3.0]])  # (S, D)
+    v = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])  # (S, Dv)
+    one_hot_keys = np.eye(3, 4) * 4.0  # a query matching one key much better than the others
+    cases = [
+        Case((q, k, v), scaled_dot_product_attention(q, k, v),
+             "attention(q, k, v) for 3 tokens of width D=4 (output (3, 2), weights (3, 3))"),
+        Case((one_hot_keys, one_hot_keys, v), scaled_dot_product_attention(one_hot_keys, one_hot_keys, v),
+             "attention(q, q, v) with q = 4 * eye(3, 4): each token mostly attends to itself"),
+    ]  # fmt: skip
+    return run_cases(attention_fn, cases, "attention")
+
+
+# --- Lesson 5: GPT-2 internals --------------------------------------------------------------
+
+
+def check_block_parameters(block_parameters: Callable[[int], int]) -> Feedback:
+    """``block_parameters(d_model)``: parameters of one GPT-2 block (attention + MLP + 2 norms)."""
+    from .gpt2_config import GPT2Config, parameter_table
+
+    def one_block(d_model: int, n_heads: int) -> int:
+        table = parameter_table(
+            GPT2Config(vocab_size=1, max_len=1, d_model=d_model, n_heads=n_heads, n_layers=1)
+        )
+        return table["attention"] + table["mlp"] + table["layer norms"]
+
+    cases = [
+        Case((d,), one_block(d, h), f"block_parameters({d}) ({why})")
+        for d, h, why in [
+            (768, 12, "GPT-2 small: 2,362,368 attention + 4,722,432 MLP + 3,072 layer norms"),
+            (4, 1, "a tiny width you can count by hand"),
+            (1600, 25, "GPT-2 XL"),
+        ]
+    ]
+    return run_cases(block_parameters, cases, "block_parameters")
+
+
+def check_bpe_merge(merge: Callable[[list[int], tuple[int, int], int], list[int]]) -> Feedback:
+    """``merge(ids, pair, new_id)``: replace every non-overlapping ``pair``, left to right."""
+
+    def compare(actual: Any, expected: list[int]) -> bool:
+        return [int(i) for i in actual] == expected if isinstance(actual, (list, tuple)) else False
+
+    cases = [
+        Case(([5, 6, 7, 5, 6], (5, 6), 99), [99, 7, 99], "merge([5, 6, 7, 5, 6], (5, 6), 99) (two separate pairs)"),
+        Case(([1, 1, 1], (1, 1), 9), [9, 1], "merge([1, 1, 1], (1, 1), 9) (overlapping: the left pair wins)"),
+        Case(([1, 1, 1, 1], (1, 1), 9), [9, 9], "merge([1, 1, 1, 1], (1, 1), 9) (two pairs, not three)"),
+        Case(([3, 4, 3], (4, 5), 7), [3, 4, 3], "merge([3, 4, 3], (4, 5), 7) (pair absent: unchanged)"),
+        Case(([2, 3], (3, 2), 8), [2, 3], "merge([2, 3], (3, 2), 8) (order matters: (3, 2) is not (2, 3))"),
+        Case(([], (1, 2), 3), [], "merge([], (1, 2), 3) (empty list)"),
+    ]  # fmt: skip
+    return run_cases(merge, cases, "bpe_merge", compare=compare)

@@ -513,3 +513,171 @@ class NextTokenExplorer:
 
     def _ipython_display_(self) -> None:
         display(self.widget)
+
+
+# ----------------------------------------------------------------------- quizzes
+
+
+def _check_quiz_question(number: int, item: object) -> dict:
+    """Validate one quiz question; raise ValueError naming it (1-based) and what is wrong."""
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise ValueError(f"quiz question {number}: needs a 'question' text, got {item!r}")
+    name = f"quiz question {number} ({item['question'][:60]!r})"
+    if "options" in item:
+        options, explanations = item["options"], item.get("explanations")
+        if not isinstance(options, list) or len(options) < 2:
+            raise ValueError(f"{name}: needs at least two options")
+        if not isinstance(explanations, list) or len(explanations) != len(options):
+            raise ValueError(
+                f"{name}: needs one explanation per option ({len(options)}), "
+                f"got {0 if not isinstance(explanations, list) else len(explanations)}"
+            )
+        missing = [
+            i for i, text in enumerate(explanations) if not isinstance(text, str) or not text
+        ]
+        if missing:
+            raise ValueError(f"{name}: the explanation of option(s) {missing} is missing")
+        answer = item.get("answer")
+        if (
+            not isinstance(answer, int)
+            or isinstance(answer, bool)
+            or not 0 <= answer < len(options)
+        ):
+            raise ValueError(
+                f"{name}: answer must be an option index 0..{len(options) - 1}, got {answer!r}"
+            )
+    else:
+        answer, tolerance = item.get("answer"), item.get("tolerance", 0)
+        if not isinstance(answer, (int, float)) or isinstance(answer, bool):
+            raise ValueError(f"{name}: a numeric question needs a number 'answer', got {answer!r}")
+        if not isinstance(tolerance, (int, float)) or tolerance < 0:
+            raise ValueError(f"{name}: tolerance must be a number >= 0, got {tolerance!r}")
+        if not isinstance(item.get("explanation"), str) or not item["explanation"]:
+            raise ValueError(f"{name}: the explanation is missing")
+    return item
+
+
+def _without_right_prefix(explanation: str) -> str:
+    """``"Right: it is ..."`` -> ``"It is ..."``: the feedback already says "is right"."""
+    if explanation.startswith("Right: "):
+        rest = explanation.removeprefix("Right: ")
+        return rest[:1].upper() + rest[1:]
+    return explanation
+
+
+class Quiz:
+    """A short quiz: multiple-choice and numeric questions with a Check button and a score.
+
+    ``questions`` is plain data: a multiple-choice question is ``{"question", "options",
+    "answer" (index), "explanations" (one line per option, saying why it is right or wrong)}``;
+    a numeric one is ``{"question", "answer", "tolerance", "explanation"}``. :meth:`grade`
+    works without widgets; :attr:`widget` shows radio buttons or a number box per question.
+    """
+
+    def __init__(self, questions: Sequence[Mapping], title: str = "Quiz"):
+        if not questions:
+            raise ValueError("a quiz needs at least one question")
+        self.questions = [_check_quiz_question(i + 1, dict(q)) for i, q in enumerate(questions)]
+        self.title = title
+        self._widget = None
+
+    @classmethod
+    def from_file(cls, path_or_lesson_name: str, part: str | None = None) -> Quiz:
+        """Load a JSON quiz: a path, or a lesson name such as ``"lesson1"`` shipped in
+        ``lessonkit/quizzes/``. A file holding ``{"pre": [...], "post": [...]}`` needs ``part``."""
+        import json
+        from pathlib import Path
+
+        path = Path(path_or_lesson_name)
+        if not path.suffix:
+            path = Path(__file__).parent / "quizzes" / f"{path_or_lesson_name}.json"
+        if not path.is_file():
+            raise ValueError(f"no quiz file {path}")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            if part not in data:
+                raise ValueError(
+                    f"{path.name} holds the parts {sorted(data)}; pass part=one of them"
+                )
+            data, title = data[part], f"{path.stem} {part}-quiz"
+        else:
+            title = path.stem
+        try:
+            return cls(data, title=title)
+        except ValueError as error:
+            raise ValueError(f"{path.name}: {error}") from None
+
+    def grade_one(self, index: int, answer: float | int | None):
+        """Feedback on one answer: passed/failed with the explanation, or "not done" if None."""
+        from .exercises import Feedback
+
+        q = self.questions[index]
+        label = f"Q{index + 1}"
+        if answer is None:
+            return Feedback("not done", f"{label}: not answered yet")
+        if "options" in q:
+            if not isinstance(answer, (int, np.integer)) or not 0 <= answer < len(q["options"]):
+                return Feedback("failed", f"{label}: {answer!r} is not one of the options")
+            right = int(answer) == q["answer"]
+            verdict = (
+                "right" if right else f"not quite (the answer is {q['options'][q['answer']]!r})"
+            )
+            why = _without_right_prefix(q["explanations"][answer])
+            text = f"{label}: {q['options'][answer]!r} is {verdict}. {why}"
+        else:
+            right = abs(float(answer) - q["answer"]) <= q.get("tolerance", 0)
+            verdict = "right" if right else f"not quite (the answer is {q['answer']:,})"
+            why = _without_right_prefix(q["explanation"])
+            text = f"{label}: {answer:,} is {verdict}. {why}"
+        return Feedback("passed" if right else "failed", text)
+
+    def grade(self, answers: Sequence[float | int | None]) -> list:
+        """One :class:`lessonkit.exercises.Feedback` per question (None = not answered)."""
+        if len(answers) != len(self.questions):
+            raise ValueError(f"got {len(answers)} answers for {len(self.questions)} questions")
+        return [self.grade_one(i, a) for i, a in enumerate(answers)]
+
+    @property
+    def widget(self) -> widgets.VBox:
+        """Built on first use: each question with its inputs, a Check button and its feedback."""
+        if self._widget is None:
+            self._widget = self._build()
+        return self._widget
+
+    def _build(self) -> widgets.VBox:
+        self.results: list = [None] * len(self.questions)
+        self.score = widgets.HTML(self._score_text())
+        boxes = []
+        self.inputs = []
+        for i, q in enumerate(self.questions):
+            if "options" in q:
+                choice = widgets.RadioButtons(
+                    options=[(text, k) for k, text in enumerate(q["options"])],
+                    value=None,
+                    layout=widgets.Layout(width="auto"),
+                )
+            else:
+                choice = widgets.FloatText(description="answer")
+            feedback = widgets.HTML("")
+            button = widgets.Button(description="Check")
+            button.on_click(lambda _, i=i, choice=choice, out=feedback: self._check(i, choice, out))
+            self.inputs.append(choice)
+            question = widgets.HTML(f"<b>{i + 1}. {html.escape(q['question'])}</b>")
+            boxes.append(widgets.VBox([question, choice, button, feedback]))
+        header = widgets.HTML(f"<h4>{html.escape(self.title)}</h4>")
+        return widgets.VBox([header, *boxes, self.score])
+
+    def _check(self, index: int, choice, out: widgets.HTML) -> None:
+        value = choice.value
+        result = self.grade_one(index, value)
+        self.results[index] = result
+        out.value = result._repr_html_()
+        self.score.value = self._score_text()
+
+    def _score_text(self) -> str:
+        right = sum(1 for r in getattr(self, "results", []) if r is not None and r.passed)
+        checked = sum(1 for r in getattr(self, "results", []) if r is not None)
+        return f"<b>Score: {right} / {len(self.questions)}</b> ({checked} checked)"
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)

@@ -90,3 +90,110 @@ def test_temperature_without_division_is_caught_and_exceptions_are_reported():
     assert feedback.status == "failed" and "0.5" in feedback.message
     crashed = exercises.check_temperature_probs(lambda logits, t: logits / 0 if t == 0 else 1 / 0)
     assert crashed.status == "failed" and "ZeroDivisionError" in crashed.message
+
+
+# --- Lesson 3 and Lesson 5 checks ---------------------------------------------------------------
+
+
+def causal_mask(T):
+    return np.tril(np.ones((T, T), dtype=bool))
+
+
+def attention(q, k, v):
+    scores = q @ k.T / np.sqrt(q.shape[-1])
+    weights = np.exp(scores - scores.max(-1, keepdims=True))
+    weights = weights / weights.sum(-1, keepdims=True)
+    return weights @ v, weights
+
+
+def block_parameters(d):
+    attention_part = d * 3 * d + 3 * d + d * d + d
+    mlp_part = d * 4 * d + 4 * d + 4 * d * d + d
+    return attention_part + mlp_part + 4 * d
+
+
+def bpe_merge(ids, pair, new_id):
+    merged, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
+
+def test_lesson3_and_lesson5_correct_answers_pass():
+    assert exercises.check_causal_mask(causal_mask).passed
+    assert exercises.check_attention(attention).passed
+    assert exercises.check_block_parameters(block_parameters).passed
+    assert exercises.check_block_parameters(lambda d: 12 * d * d + 13 * d).passed
+    assert exercises.check_bpe_merge(bpe_merge).passed
+
+
+def test_lesson3_and_lesson5_todos_report_not_done():
+    for check in (
+        exercises.check_causal_mask,
+        exercises.check_attention,
+        exercises.check_block_parameters,
+        exercises.check_bpe_merge,
+    ):
+        feedback = check(todo)
+        assert feedback.status == "not done" and "not done yet" in repr(feedback)
+
+
+def test_mask_looking_at_the_future_is_caught():
+    feedback = exercises.check_causal_mask(lambda T: np.triu(np.ones((T, T), dtype=bool)))
+    assert feedback.status == "failed" and "causal_mask(3)" in feedback.message
+    assert "expected: [[ True False False]" in feedback.message
+    assert "got:      [[ True  True  True]" in feedback.message
+    # right pattern, wrong convention (1/0 ints, or True = blocked as in torch.nn.MultiheadAttention)
+    assert not exercises.check_causal_mask(lambda T: np.tril(np.ones((T, T), dtype=int))).passed
+    assert not exercises.check_causal_mask(lambda T: ~causal_mask(T)).passed
+
+
+def test_attention_without_scaling_or_with_the_wrong_softmax_axis_is_caught():
+    def unscaled(q, k, v):
+        return attention(q * np.sqrt(q.shape[-1]), k, v)
+
+    feedback = exercises.check_attention(unscaled)
+    assert feedback.status == "failed" and "attention(q, k, v) for 3 tokens" in feedback.message
+    assert "expected:" in feedback.message and "got:" in feedback.message
+
+    def softmax_over_queries(q, k, v):
+        scores = q @ k.T / np.sqrt(q.shape[-1])
+        weights = np.exp(scores) / np.exp(scores).sum(0, keepdims=True)
+        return weights @ v, weights
+
+    assert exercises.check_attention(softmax_over_queries).status == "failed"
+
+
+def test_block_count_without_biases_or_layer_norms_is_caught():
+    feedback = exercises.check_block_parameters(lambda d: 12 * d * d)
+    assert feedback.status == "failed" and "block_parameters(768)" in feedback.message
+    assert "expected: 7087872" in feedback.message and "got:      7077888" in feedback.message
+    assert not exercises.check_block_parameters(lambda d: 12 * d * d + 9 * d).passed
+
+
+def test_overlapping_or_reversed_bpe_merges_are_caught():
+    def merge_overlapping(ids, pair, new_id):
+        out = list(ids)
+        for i in range(len(ids) - 1):
+            if (ids[i], ids[i + 1]) == tuple(pair):
+                out[i] = new_id
+                out[i + 1] = None
+        return [t for t in out if t is not None]
+
+    def merge_unordered(ids, pair, new_id):
+        return (
+            bpe_merge(ids, pair, new_id)
+            if pair[0] <= pair[1]
+            else bpe_merge(ids, pair[::-1], new_id)
+        )
+
+    feedback = exercises.check_bpe_merge(merge_overlapping)
+    assert feedback.status == "failed" and "merge([1, 1, 1], (1, 1), 9)" in feedback.message
+    assert "expected: [9, 1]" in feedback.message and "got:      [9, 9]" in feedback.message
+    feedback = exercises.check_bpe_merge(merge_unordered)
+    assert feedback.status == "failed" and "order matters" in feedback.message
