@@ -546,27 +546,21 @@ CELLS = [
     Each training step draws 32 fresh random 60-word windows from the training plays (genres
     drawn evenly), pads them to the longest and passes the padding `mask`. About 20 seconds:
     """),
+    code("""
+    rng = np.random.default_rng(0)
+    def genre_batch(step, batch_size=32):
+        texts, labels = data.genre_windows("train", 60, batch_size, rng)
+        ids, mask = data.encode_padded(texts, tokenizer, config.max_len)
+        longest = mask.sum(axis=1).max()
+        return ids[:, :longest], labels, {"mask": mask[:, :longest]}
+    """),
     code(
         torch="""
-        rng = np.random.default_rng(0)
-        def genre_batch(step, batch_size=32):
-            texts, labels = data.genre_windows("train", 60, batch_size, rng)
-            ids, mask = data.encode_padded(texts, tokenizer, config.max_len)
-            longest = mask.sum(axis=1).max()
-            return ids[:, :longest], labels, {"mask": mask[:, :longest]}
-
         model = transformer.TextClassifier(config).to(device)
         history = train(model, genre_batch, steps=1000, lr=3e-3, max_seconds=20)
         print(f"{len(history['loss'])} steps")
         """,
         tensorflow="""
-        rng = np.random.default_rng(0)
-        def genre_batch(step, batch_size=32):
-            texts, labels = data.genre_windows("train", 60, batch_size, rng)
-            ids, mask = data.encode_padded(texts, tokenizer, config.max_len)
-            longest = mask.sum(axis=1).max()
-            return ids[:, :longest], labels, {"mask": mask[:, :longest]}
-
         model = transformer.TextClassifier(config)
         history = train(model, genre_batch, steps=1000, lr=3e-3, max_seconds=20)
         print(f"{len(history['loss'])} steps")
