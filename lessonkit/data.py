@@ -546,3 +546,60 @@ def genre_windows(
 @cache
 def _spoken_words(name: str) -> tuple[str, ...]:
     return tuple(spoken_text(name).split())
+
+
+# --- The bundle's manifest: every shipped file and its sha256, in `sha256sum` format ---------------
+
+MANIFEST = "SHA256SUMS"
+_NOT_IN_MANIFEST = {"README.md", MANIFEST}
+
+
+class BundleFile(NamedTuple):
+    path: str  # relative to data/
+    status: str  # "intact", "missing", "altered" or "unlisted"
+
+
+def bundled_files() -> list[str]:
+    """Every file under :func:`data_dir` that the manifest should list, sorted, with ``/``."""
+    root = data_dir()
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.name not in _NOT_IN_MANIFEST and not p.name.startswith(".")
+    )
+
+
+def read_manifest() -> dict[str, str]:
+    """``data/SHA256SUMS`` as ``{relative path: sha256}``."""
+    path = data_dir() / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; `make manifest` writes it")
+    entries = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name:
+            raise ValueError(f"{path.name} line {number} is not '<sha256>  <path>': {line!r}")
+        entries[name] = digest
+    return entries
+
+
+def write_manifest() -> Path:
+    """Write ``data/SHA256SUMS`` for the files now in data/ (``make manifest``)."""
+    path = data_dir() / MANIFEST
+    lines = [f"{sha256_of(data_dir() / name)}  {name}" for name in bundled_files()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def check_bundle() -> list[BundleFile]:
+    """Is every file the manifest lists present and unchanged, and is every data file listed?"""
+    expected = read_manifest()
+    report = []
+    for name, digest in expected.items():
+        path = data_dir() / name
+        if not path.is_file():
+            report.append(BundleFile(name, "missing"))
+        else:
+            report.append(BundleFile(name, "intact" if sha256_of(path) == digest else "altered"))
+    report += [BundleFile(name, "unlisted") for name in bundled_files() if name not in expected]
+    return report

@@ -92,3 +92,32 @@ def multi_head_attention(
     heads, weights = scaled_dot_product_attention(q, k, v, mask)  # (B, H, T, D), (B, H, T, S)
     merged = heads.transpose(0, 2, 1, 3).reshape(B, T, C)  # (B, T, C)
     return linear(merged, params["out_proj.weight"], params.get("out_proj.bias")), weights
+
+
+def additive_attention(
+    query: np.ndarray,
+    keys: np.ndarray,
+    params: Mapping[str, np.ndarray],
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Additive (Bahdanau) attention: ``(context (B, Ck), weights (B, S))``.
+
+    ``score_i = v^T tanh(W_s query + W_h keys_i)``, softmax over the positions where ``mask``
+    (B, S) is True, and the context is the weighted sum of the keys. ``params`` holds torch-layout
+    arrays under the twins' keys: ``query_proj.weight`` ``(A, Cq)`` (W_s), ``key_proj.weight``
+    ``(A, Ck)`` (W_h) and ``energy.weight`` ``(1, A)`` (v). ``query`` is ``(B, Cq)``, ``keys``
+    ``(B, S, Ck)``.
+    """
+    query, keys = np.asarray(query), np.asarray(keys)
+    if query.ndim != 2 or keys.ndim != 3 or keys.shape[0] != query.shape[0]:
+        raise ValueError(f"need query (B, Cq) and keys (B, S, Ck); got {query.shape}, {keys.shape}")
+    hidden = np.tanh(
+        linear(query, params["query_proj.weight"])[:, None, :]  # (B, 1, A)
+        + linear(keys, params["key_proj.weight"])  # (B, S, A)
+    )  # (B, S, A)
+    scores = linear(hidden, params["energy.weight"])[..., 0]  # (B, S)
+    if mask is not None:
+        scores = np.where(np.asarray(mask, dtype=bool), scores, np.finfo(scores.dtype).min)
+    weights = softmax(scores, axis=-1)  # (B, S)
+    context = np.einsum("bs,bsc->bc", weights, keys)  # (B, Ck)
+    return context, weights

@@ -599,7 +599,9 @@ class Quiz:
                 raise ValueError(
                     f"{path.name} holds the parts {sorted(data)}; pass part=one of them"
                 )
-            data, title = data[part], f"{path.stem} {part}-quiz"
+            lesson = path.stem.removeprefix("lesson")
+            name = f"Lesson {lesson}" if lesson.isdigit() else path.stem
+            data, title = data[part], f"{name} · {part}-quiz"
         else:
             title = path.stem
         try:
@@ -678,6 +680,74 @@ class Quiz:
         right = sum(1 for r in getattr(self, "results", []) if r is not None and r.passed)
         checked = sum(1 for r in getattr(self, "results", []) if r is not None)
         return f"<b>Score: {right} / {len(self.questions)}</b> ({checked} checked)"
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+# --- Seq2seq "Try it" panel (Lesson 2) ----------------------------------------------------------
+
+
+class TranslationPanel:
+    """Type a text, see a seq2seq model's answer and its alignment heatmap update.
+
+    ``translate_fn(text) -> (answer, alignment (T_out, S), source_chars, output_chars)``: any model,
+    any framework (Lesson 2 passes ``model.translate``). Bad input (a ``ValueError``) is shown as a
+    message instead of an answer.
+    """
+
+    def __init__(
+        self,
+        translate_fn: Callable[[str], tuple[str, np.ndarray, Sequence[str], Sequence[str]]],
+        text: str = "we finally met on the 3rd of March, 1998, just after lunch",
+        title: str = "Where the decoder looked",
+    ):
+        self.translate_fn, self.title = translate_fn, title
+        self._hold = False
+        self.text = widgets.Text(
+            value=text,
+            description="input",
+            continuous_update=False,
+            style={"description_width": "50px"},
+            layout=widgets.Layout(width="700px"),
+        )
+        self.answer = widgets.HTML()
+        self.chart = widgets.Output()
+        self.text.observe(lambda _: None if self._hold else self.update(), names="value")
+        self.widget = widgets.VBox([self.text, self.answer, self.chart])
+        self.result: tuple[str, np.ndarray, list[str], list[str]] | None = None
+        self.update()
+
+    def set(self, **values) -> None:
+        """Type into the box from code (``panel.set(text="1998 mar 3")``), redrawing once."""
+        set_controls(self, values, ("text",))
+        self.update()
+
+    def update(self) -> None:
+        """Re-run ``translate_fn`` on the box's text and redraw."""
+        try:
+            answer, alignment, source, output = self.translate_fn(self.text.value)
+        except ValueError as error:
+            self.result = None
+            self.answer.value = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
+            self.chart.clear_output()
+            return
+        self.result = (answer, np.asarray(alignment), list(source), list(output))
+        self.answer.value = f"answer: <b><code>{html.escape(answer)}</code></b>"
+        with self.chart:
+            self.chart.clear_output(wait=True)
+            figure = self.figure()
+            display(figure)
+            plt.close(figure)
+
+    def figure(self) -> plt.Figure:
+        """The current alignment heatmap."""
+        from .plots import alignment_heatmap
+
+        if self.result is None:
+            raise ValueError("no answer to draw: the input was not accepted")
+        answer, alignment, source, output = self.result
+        return alignment_heatmap(alignment, source, output, title=f"{self.title}: {answer}")
 
     def _ipython_display_(self) -> None:
         display(self.widget)

@@ -7,7 +7,12 @@ defines:
 - ``TARGETS``: notebook path under notebooks/ -> variant: ``"torch"`` or ``"tensorflow"`` for
   the two framework notebooks, ``None`` for a notebook without variants, or another name
   (``"exercise"``, ``"solution"``) for cells written ``code(exercise=..., solution=...)``;
-- ``CELLS``: a list built with :func:`md` and :func:`code` from ``nbsrc``.
+- ``CELLS``: a list built with :func:`md` and :func:`code` from ``nbsrc``;
+- optionally ``CELLS_BY_TARGET``: notebook path -> its own cell list, for a notebook that is not
+  the lesson itself (a lesson's worked solutions: its exercise cells with ``"solution"``).
+
+A variant may join names with ``+``: ``"torch+exercise"`` is the PyTorch notebook whose exercise
+cells show the learner's TODO (see ``nbsrc.render``).
 
 In code and markdown, ``{{FW}}`` becomes ``torch`` or ``tensorflow`` and ``{{FW_NAME}}`` becomes
 ``PyTorch`` or ``TensorFlow``; ``code(torch=..., tensorflow=...)`` gives a cell that differs.
@@ -102,7 +107,8 @@ def main() -> int:
             if args.only and name not in args.only:
                 continue
             target = ROOT / "notebooks" / name
-            nb = notebook_for(module.CELLS, variant, name)
+            cells = getattr(module, "CELLS_BY_TARGET", {}).get(name, module.CELLS)
+            nb = notebook_for(cells, variant, name)
             if args.check:
                 current = nbformat.read(target, as_version=4) if target.exists() else None
                 if current is None or sources(current) != sources(nb):

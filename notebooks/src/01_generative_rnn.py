@@ -1,11 +1,82 @@
 """Lesson 1: generative recurrent networks (PyTorch and TensorFlow notebooks)."""
 
-from nbsrc import SETUP, code, md
+from nbsrc import SETUP, TODO, code, md, quiz, solutions
 
 TARGETS = {
-    "01_generative_rnn_pytorch.ipynb": "torch",
-    "01_generative_rnn_tensorflow.ipynb": "tensorflow",
+    "01_generative_rnn_pytorch.ipynb": "torch+exercise",
+    "01_generative_rnn_tensorflow.ipynb": "tensorflow+exercise",
+    "solutions/01_generative_rnn.ipynb": "solution",
 }
+
+EXERCISE_WINDOWS = [
+    md("""
+    ### Exercise 1: make the windows yourself
+
+    Write `make_windows(ids, n)`: cut the id array into non-overlapping windows of `n` tokens and
+    return `(inputs, targets)`, each of shape `(count, n)`, where the targets are the same text
+    shifted by one. Drop the ragged end: every input needs its next token. The check runs your
+    function on our cases and shows the first one it gets wrong.
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def make_windows(ids, n):
+            ids = np.asarray(ids)
+            {TODO}
+
+
+        exercises.check_make_windows(make_windows)
+        """,
+        solution="""
+        def make_windows(ids, n):
+            ids = np.asarray(ids)
+            count = (len(ids) - 1) // n  # the last window needs one more id for its last target
+            inputs = ids[: count * n].reshape(count, n)  # (count, n)
+            targets = ids[1 : count * n + 1].reshape(count, n)  # (count, n), shifted by one
+            return inputs, targets
+
+
+        exercises.check_make_windows(make_windows)
+        """,
+    ),
+]
+
+EXERCISE_TEMPERATURE = [
+    md("""
+    ### Exercise 2: temperature by hand
+
+    Write `temperature_probs(logits, temperature)`: the softmax of `logits / temperature`, and for
+    temperature 0 the greedy choice as a one-hot vector (dividing by 0 is not an option).
+    Subtract the largest logit before `np.exp`, or large logits overflow.
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def temperature_probs(logits, temperature):
+            logits = np.asarray(logits, dtype=float)
+            {TODO}
+
+
+        exercises.check_temperature_probs(temperature_probs)
+        """,
+        solution="""
+        def temperature_probs(logits, temperature):
+            logits = np.asarray(logits, dtype=float)
+            if temperature == 0:  # the limit of a shrinking temperature: all mass on the argmax
+                return np.eye(len(logits))[np.argmax(logits)]
+            scaled = logits / temperature
+            weights = np.exp(scaled - scaled.max())  # shifting changes nothing but avoids overflow
+            return weights / weights.sum()
+
+
+        exercises.check_temperature_probs(temperature_probs)
+        """,
+    ),
+]
 
 CELLS = [
     md("""
@@ -25,6 +96,7 @@ CELLS = [
     runs the same cells with the other framework.
     """),
     code(SETUP),
+    *quiz("lesson1", "pre"),
     md("We use NumPy for data, matplotlib for figures, and the {{FW_NAME}} twin of the model."),
     code(
         torch="""
@@ -122,6 +194,7 @@ CELLS = [
     print("input  :", repr(tokenizer.decode(inputs[3])))
     print("target :", repr(tokenizer.decode(targets[3])))
     """),
+    *EXERCISE_WINDOWS,
     md("""
     ## 4. The model: embedding → LSTM → linear
 
@@ -286,6 +359,7 @@ CELLS = [
         text = generate_text(model, tokenizer, "HAMLET.\\n", 120, temperature=temperature, seed=0)
         print(f"--- temperature {temperature} ---\\n{text}\\n")
     """),
+    *EXERCISE_TEMPERATURE,
     md("""
     ## Try it: sampling sliders
 
@@ -341,5 +415,37 @@ CELLS = [
       translate and how captioning models describe images: Lesson 2 builds one.
 
     Next: the word-level lab, `01_lab_word_generation.ipynb`.
+
+    ## Challenge
+
+    Train the character model on another author. Put a plain-text book from Project Gutenberg
+    (say, Jane Austen or Mark Twain) in a folder, encode it with a `CharTokenizer` built from its
+    own characters, and train it as section 5 does, for a few thousand steps (copy
+    `scripts/train_rnn.py` and point it at your text for a longer run).
+    Compare its validation loss with our 1.48 nats per character, then sample from both models at
+    the same temperature: which habits of each author does the model pick up first (line length,
+    punctuation, names), and which never appear?
+
+    ## Further reading
+
+    - Andrej Karpathy, [*The Unreasonable Effectiveness of Recurrent Neural
+      Networks*](https://karpathy.github.io/2015/05/21/rnn-effectiveness/) (2015): the blog post
+      behind character models of Shakespeare; read it for its samples and for what single neurons
+      learn to track.
+    - Christopher Olah, [*Understanding LSTM Networks*](https://colah.github.io/posts/2015-08-Understanding-LSTMs/)
+      (2015): the clearest pictures of the gates inside the cells we used.
+    - Sepp Hochreiter and Jürgen Schmidhuber, [*Long Short-Term
+      Memory*](https://www.bioinf.jku.at/publications/older/2604.pdf) (1997): the original paper;
+      read section 4 for why the constant error carousel lets gradients survive long gaps.
+    - Ari Holtzman et al., [*The Curious Case of Neural Text
+      Degeneration*](https://arxiv.org/abs/1904.09751) (2020): why greedy and pure sampling both
+      go wrong, and where top-p (nucleus) sampling comes from.
     """),
+    *quiz("lesson1", "post"),
 ]
+
+CELLS_BY_TARGET = {
+    "solutions/01_generative_rnn.ipynb": solutions(
+        "Lesson 1", [*EXERCISE_WINDOWS, *EXERCISE_TEMPERATURE]
+    ),
+}

@@ -1,13 +1,11 @@
 """Lesson 1 lab: word-level generation (one notebook for both frameworks, plus its solution)."""
 
-from nbsrc import SETUP, code, md
+from nbsrc import SETUP, TODO, code, md
 
 TARGETS = {
     "01_lab_word_generation.ipynb": "exercise",
     "solutions/01_lab_word_generation.ipynb": "solution",
 }
-
-TODO = "raise NotImplementedError  # TODO: your code here"
 
 CELLS = [
     md("""

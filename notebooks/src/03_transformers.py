@@ -1,11 +1,76 @@
 """Lesson 3: transformers from scratch (PyTorch and TensorFlow notebooks)."""
 
-from nbsrc import SETUP, code, md
+from nbsrc import SETUP, TODO, code, md, quiz, solutions
 
 TARGETS = {
-    "03_transformers_pytorch.ipynb": "torch",
-    "03_transformers_tensorflow.ipynb": "tensorflow",
+    "03_transformers_pytorch.ipynb": "torch+exercise",
+    "03_transformers_tensorflow.ipynb": "tensorflow+exercise",
+    "solutions/03_transformers.ipynb": "solution",
 }
+
+EXERCISE_CAUSAL_MASK = [
+    md("""
+    ### Exercise 1: write the causal mask
+
+    Write `causal_mask(T)`: a `(T, T)` boolean array, True where query position *t* may attend to
+    key position *s*, that is where *s* ≤ *t*. Mind the convention (True = may attend) and the
+    dtype (bool, not 0/1 integers): frameworks disagree here, and a flipped mask trains a model
+    that cheats by reading the future.
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def causal_mask(T):
+            {TODO}
+
+
+        exercises.check_causal_mask(causal_mask)
+        """,
+        solution="""
+        def causal_mask(T):
+            # row t (a query) is True in columns 0..t: itself and the positions before it
+            return np.tril(np.ones((T, T), dtype=bool))  # (T, T)
+
+
+        exercises.check_causal_mask(causal_mask)
+        """,
+    ),
+]
+
+EXERCISE_ATTENTION = [
+    md("""
+    ### Exercise 2: attention in NumPy
+
+    Write `attention(q, k, v)` for one sequence: `q` is `(T, D)`, `k` is `(S, D)`, `v` is
+    `(S, Dv)`. Return `(output, weights)`: the weights are the softmax over the keys of
+    `q @ k.T / sqrt(D)`, shape `(T, S)`, and the output is the weighted sum of the values, shape
+    `(T, Dv)`. The check runs a 3-token example and names the usual slips.
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def attention(q, k, v):
+            {TODO}
+
+
+        exercises.check_attention(attention)
+        """,
+        solution="""
+        def attention(q, k, v):
+            scores = q @ k.T / np.sqrt(q.shape[-1])  # (T, S)
+            scores = scores - scores.max(axis=-1, keepdims=True)  # for a stable exp
+            weights = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)  # (T, S)
+            return weights @ v, weights  # (T, Dv), (T, S)
+
+
+        exercises.check_attention(attention)
+        """,
+    ),
+]
 
 CELLS = [
     md("""
@@ -27,6 +92,7 @@ CELLS = [
     - look inside it with an attention explorer.
     """),
     code(SETUP),
+    *quiz("lesson3", "pre"),
     md(
         "NumPy for the by-hand parts, matplotlib for figures, and the {{FW_NAME}} twin of the layers."
     ),
@@ -211,6 +277,7 @@ CELLS = [
     _, masked_weights = reference.scaled_dot_product_attention(Q[:4], K[:4], V[:4], masks.causal_mask(4))
     print("causal attention weights:\\n", masked_weights.round(2))
     """),
+    *EXERCISE_CAUSAL_MASK,
     md("""
     ## 5. Multi-head attention, and proof that ours is right
 
@@ -268,42 +335,8 @@ CELLS = [
     The unit tests (`tests/test_transformer_twins.py`) check the same for self- and
     cross-attention, with and without masks, against both frameworks' built-in layers and the
     NumPy reference, and check that the PyTorch and TensorFlow twins give the same outputs.
-
-    ### Exercise: attention in NumPy
-
-    Replace the last line of `my_attention` with your own code: scores, mask (`np.where`),
-    softmax over the last axis, weighted sum. The check tells you what is wrong, if anything.
     """),
-    code("""
-    def my_attention(q, k, v, mask=None):
-        \"\"\"q (T, D), k (S, D), v (S, D), mask (T, S) with True = may attend -> (output, weights).\"\"\"
-        return reference.scaled_dot_product_attention(q, k, v, mask)  # replace with your own code
-
-
-    def check_attention(fn):
-        rng = np.random.default_rng(7)
-        q, k, v = rng.normal(size=(3, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
-        mask = np.tril(np.ones((3, 5), bool), k=1)
-        out, w = fn(q, k, v, mask)
-        ref_out, ref_w = reference.scaled_dot_product_attention(q, k, v, mask)
-        unscaled = reference.scaled_dot_product_attention(q * np.sqrt(4), k, v, mask)[1]
-        if np.shape(w) != (3, 5) or np.shape(out) != (3, 2):
-            return f"shapes: weights should be (T, S) = (3, 5) and output (T, Dv) = (3, 2), got {np.shape(w)} and {np.shape(out)}"
-        if not np.allclose(np.sum(w, axis=1), 1):
-            return "each row of weights should sum to 1: softmax over the last axis (the keys)"
-        if np.any(np.asarray(w)[~mask] > 1e-6):
-            return "masked positions (mask False) should get weight 0"
-        if np.allclose(w, unscaled):
-            return "divide the scores by sqrt(D) before the softmax"
-        if not np.allclose(w, ref_w):
-            return "the weights differ from softmax(q k^T / sqrt(D))"
-        if not np.allclose(out, ref_out):
-            return "the weights are right; the output should be weights @ v"
-        return "correct!"
-
-
-    print(check_attention(my_attention))
-    """),
+    *EXERCISE_ATTENTION,
     md("""
     ## 6. Encoder-decoder attention
 
@@ -717,5 +750,33 @@ CELLS = [
     - Encoder-decoder attention learns alignments by itself.
     - On a small labelled set, a transformer trained from scratch is about as good as TF-IDF:
       the motivation for pretraining (Lesson 4, BERT).
+
+    ## Challenge
+
+    Make the classifier's attention matter. Replace the mean over positions with a learned
+    `[CLS]`-style token prepended to every passage (classify from its final vector), or with
+    attention pooling (one learned query attending over the passage). Does the test accuracy
+    move? Then open the attention explorer on a comedy and a tragedy: do the heads of the pooled
+    model look at different words from the mean-pooled one? Report accuracies with the spread over
+    three seeds, not one run.
+
+    ## Further reading
+
+    - Ashish Vaswani et al., [*Attention Is All You Need*](https://arxiv.org/abs/1706.03762)
+      (2017): the transformer paper; section 3 is the whole architecture in three pages.
+    - Jay Alammar, [*The Illustrated Transformer*](https://jalammar.github.io/illustrated-transformer/)
+      (2018): the same architecture drawn step by step, with the shapes this lesson printed.
+    - Alexander Rush et al., [*The Annotated Transformer*](https://nlp.seas.harvard.edu/annotated-transformer/)
+      (2018, updated 2022): the paper interleaved with runnable PyTorch, line by line.
+    - Ruibin Xiong et al., [*On Layer Normalization in the Transformer
+      Architecture*](https://arxiv.org/abs/2002.04745) (2020): why the pre-norm blocks we use
+      train without a learning-rate warm-up.
     """),
+    *quiz("lesson3", "post"),
 ]
+
+CELLS_BY_TARGET = {
+    "solutions/03_transformers.ipynb": solutions(
+        "Lesson 3", [*EXERCISE_CAUSAL_MASK, *EXERCISE_ATTENTION]
+    ),
+}

@@ -1,11 +1,87 @@
 """Lesson 5: GPT-2 internals (PyTorch and TensorFlow notebooks)."""
 
-from nbsrc import SETUP, code, md
+from nbsrc import SETUP, TODO, code, md, quiz, solutions
 
 TARGETS = {
-    "05_gpt2_internals_pytorch.ipynb": "torch",
-    "05_gpt2_internals_tensorflow.ipynb": "tensorflow",
+    "05_gpt2_internals_pytorch.ipynb": "torch+exercise",
+    "05_gpt2_internals_tensorflow.ipynb": "tensorflow+exercise",
+    "solutions/05_gpt2_internals.ipynb": "solution",
 }
+
+EXERCISE_BLOCK_PARAMETERS = [
+    md("""
+    ### Exercise 1: count one block by hand
+
+    Write `block_parameters(d_model)`: the parameters of one GPT-2 block of width `C = d_model`,
+    biases included. The attention has `c_attn` (C → 3C) and `c_proj` (C → C); the MLP has `c_fc`
+    (C → 4C) and `c_proj` (4C → C); each LayerNorm has a scale and a shift of width C. The number
+    of heads does not appear: why not? The check tries GPT-2 small, XL and a width you can count
+    on paper.
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def block_parameters(d_model):
+            C = d_model
+            {TODO}
+
+
+        exercises.check_block_parameters(block_parameters)
+        """,
+        solution="""
+        def block_parameters(d_model):
+            C = d_model
+            attention = (C * 3 * C + 3 * C) + (C * C + C)  # c_attn and c_proj, weights + biases
+            mlp = (C * 4 * C + 4 * C) + (4 * C * C + C)  # c_fc and c_proj
+            layer_norms = 2 * (C + C)  # ln_1 and ln_2: a scale and a shift each
+            # Heads split the C columns of q, k and v into groups: same weights, no new ones.
+            return attention + mlp + layer_norms  # = 12 C^2 + 13 C
+
+
+        exercises.check_block_parameters(block_parameters)
+        """,
+    ),
+]
+
+EXERCISE_BPE_MERGE = [
+    md("""
+    ### Exercise 2: apply one BPE merge
+
+    Byte-pair encoding learns a list of merges and applies them in order. Write
+    `merge(ids, pair, new_id)`: scan `ids` left to right and replace every occurrence of the pair
+    by `new_id`. Occurrences must not overlap: in `[1, 1, 1]` the pair `(1, 1)` is replaced once,
+    on the left. The check also tries an absent pair and the pair reversed.
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def merge(ids, pair, new_id):
+            {TODO}
+
+
+        exercises.check_bpe_merge(merge)
+        """,
+        solution="""
+        def merge(ids, pair, new_id):
+            merged, i = [], 0
+            while i < len(ids):
+                if i + 1 < len(ids) and (ids[i], ids[i + 1]) == pair:
+                    merged.append(new_id)  # the pair becomes one token...
+                    i += 2  # ...and both of its ids are used up, so pairs never overlap
+                else:
+                    merged.append(ids[i])
+                    i += 1
+            return merged
+
+
+        exercises.check_bpe_merge(merge)
+        """,
+    ),
+]
 
 CELLS = [
     md("""
@@ -34,6 +110,7 @@ CELLS = [
     speed do not depend on the values of the weights.
     """),
     code(SETUP),
+    *quiz("lesson5", "pre"),
     md("""
     NumPy for the arithmetic we do by hand, matplotlib for figures, and the {{FW_NAME}} twin.
     `as_numpy` turns a framework tensor into a NumPy array, so the rest of the notebook reads the
@@ -477,7 +554,9 @@ CELLS = [
     md("""
     A third of the small model is the token embedding: the vocabulary is expensive. In the bigger
     models the blocks dominate.
-
+    """),
+    *EXERCISE_BLOCK_PARAMETERS,
+    md("""
     ## 10. Generation and the KV cache
 
     To generate, the model reads the prompt, scores the next token, appends the chosen one, and
@@ -560,6 +639,7 @@ CELLS = [
         print(f"{row['language']:<10} {row['chars']:>4} characters -> {row['tokens']['GPT-2']:>4} "
               f"tokens ({row['per_word']['GPT-2']:.1f} per word)")
     """),
+    *EXERCISE_BPE_MERGE,
     md("""
     ## 12. One sequence, many tasks
 
@@ -643,30 +723,6 @@ CELLS = [
         figure="gpt2_explorer",
     ),
     md("""
-    ## Exercise: count GPT-2 medium by hand
-
-    GPT-2 medium has d_model 1,024, 24 layers and 16 heads (the heads do not change the count:
-    why?). Write its parameter count as a formula of `V`, `P` (positions), `C` and `L`, and
-    compare with the table. The check says how far off you are and where to look.
-    """),
-    code("""
-    V, P, C, L = 50257, 1024, 1024, 24
-    attention, layer_norms = 4 * C * C + 4 * C, 4 * C  # per block
-    my_answer = V * C + P * C + L * (attention + layer_norms) + 2 * C  # incomplete: fix it
-
-    expected = parameter_table(GPT2Config.medium())
-    missing = expected["total"] - my_answer
-    if missing == 0:
-        print("Right: 354,823,168 parameters.")
-    elif missing == L * expected["mlp"]:
-        print(f"Off by {missing:,} = {L} x {expected['mlp']:,}: you left out the MLP (c_fc and c_proj).")
-    else:
-        per_block = missing / L
-        print(f"Off by {missing:,} ({per_block:,.0f} per block if it is in the blocks): "
-              "check the attention (c_attn is C x 3C, c_proj C x C, with biases), "
-              "the MLP (C x 4C and 4C x C, with biases) and the two LayerNorms per block.")
-    """),
-    md("""
     ## Summary
 
     - GPT-2 is auto-regressive: a decoder-only transformer that predicts each token from the ones
@@ -679,5 +735,33 @@ CELLS = [
     - GPT-2 small has 124,439,808 parameters; the paper's 117M matches a recount with GPT-1's
       40,478-token vocabulary (a conjecture: OpenAI only said the count was wrong).
     - The KV cache keeps each layer's keys and values, so a new token costs one position.
+
+    ## Challenge
+
+    Draw a small scaling law. `scripts/train_gpt2_small.py` trained our Shakespeare GPT for 300
+    steps (`--steps` changes that; copy the script to change its width); train it at three widths
+    (say `d_model` 96, 192 and 384) for the same number of tokens,
+    and plot validation loss against parameter count (log axis). Does the loss fall along a
+    straight line, as Kaplan et al. found for much bigger models? Then fix the width and vary the
+    steps instead. Which pays more on a laptop: a wider model or a longer run?
+
+    ## Further reading
+
+    - Alec Radford et al., [*Language Models are Unsupervised Multitask
+      Learners*](https://cdn.openai.com/better-language-models/language_models_are_unsupervised_multitask_learners.pdf)
+      (2019): the GPT-2 paper; section 2 shows how tasks are written as text to continue.
+    - Jay Alammar, [*The Illustrated GPT-2*](https://jalammar.github.io/illustrated-gpt2/) (2019):
+      the robot sentence, the filing cabinet and the token's path through the blocks, drawn.
+    - Andrej Karpathy, [nanoGPT](https://github.com/karpathy/nanoGPT) `model.py`: GPT-2 in about
+      300 readable lines with the same weight names as ours; compare it with our twins.
+    - Jared Kaplan et al., [*Scaling Laws for Neural Language Models*](https://arxiv.org/abs/2001.08361)
+      (2020): how loss falls with parameters, data and compute; the background to the challenge.
     """),
+    *quiz("lesson5", "post"),
 ]
+
+CELLS_BY_TARGET = {
+    "solutions/05_gpt2_internals.ipynb": solutions(
+        "Lesson 5", [*EXERCISE_BLOCK_PARAMETERS, *EXERCISE_BPE_MERGE]
+    ),
+}

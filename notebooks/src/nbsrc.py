@@ -49,15 +49,22 @@ def code(text: str | None = None, *, tags: tuple[str, ...] = (), figure: str | N
 
 
 def render(cell: Cell, variant: str | None) -> str | None:
-    """The cell's source in one notebook variant (``None``: the cell is not in that notebook)."""
+    """The cell's source in one notebook variant (``None``: the cell is not in that notebook).
+
+    A variant may join several names with ``+``: ``"torch+exercise"`` is the PyTorch notebook with
+    the learner's TODO cells, so a cell written ``code(exercise=..., solution=...)`` shows its
+    ``exercise`` text there, and ``code(torch=..., tensorflow=...)`` its ``torch`` text.
+    """
+    names = variant.split("+") if variant else []
     if cell.variants:
-        text = cell.variants.get(variant)
+        text = next((cell.variants[n] for n in names if n in cell.variants), None)
         if text is None:
             return None
     else:
         text = cell.text
-    if variant in FRAMEWORK_NAMES:
-        text = text.replace("{{FW}}", variant).replace("{{FW_NAME}}", FRAMEWORK_NAMES[variant])
+    framework = next((n for n in names if n in FRAMEWORK_NAMES), None)
+    if framework:
+        text = text.replace("{{FW}}", framework).replace("{{FW_NAME}}", FRAMEWORK_NAMES[framework])
     return text.replace("{{REPO}}", repository_url())
 
 
@@ -108,3 +115,55 @@ def readme_badges() -> str:
     """The README's badges line: Lesson 1 in Colab, the whole course on Binder."""
     binder = f"[![Launch on Binder]({BINDER_BADGE})]({binder_url()})"
     return f"{colab_badge('01_generative_rnn_pytorch.ipynb')} {binder}"
+
+
+# --- Quizzes, exercises and worked solutions (the same shape in every lesson) ---------------------
+
+TODO = "raise NotImplementedError  # TODO: your code here"
+
+_QUIZ_INTRO = {
+    "pre": """
+    ## Before you start: a short quiz
+
+    A few questions on what this lesson builds on. Guess if you must: each answer explains itself,
+    and the lesson comes back to every one of them.
+    """,
+    "post": """
+    ## Check your understanding
+
+    The end-of-lesson quiz: pick an answer, press Check, and read why it is right or wrong.
+    """,
+}
+
+
+def quiz(lesson: str, part: str) -> list[Cell]:
+    """The markdown and code cells that show ``lessonkit/quizzes/<lesson>.json``'s ``part``."""
+    if part not in _QUIZ_INTRO:
+        raise ValueError(f"part must be 'pre' or 'post', got {part!r}")
+    return [
+        md(_QUIZ_INTRO[part]),
+        code(f"""
+        from lessonkit.widgets import Quiz
+
+        Quiz.from_file("{lesson}", part="{part}")
+        """),
+    ]
+
+
+def solutions(lesson_title: str, exercise_cells: list[Cell]) -> list[Cell]:
+    """A lesson's worked-solutions notebook: its exercise cells, each with the ``solution`` text."""
+    return [
+        md(f"""
+        # {lesson_title} · worked solutions
+
+        One way to solve each exercise of the lesson, with the same self-check underneath.
+        Try the exercise in the lesson notebook first: the check there says what is wrong.
+        """),
+        code(SETUP),
+        code("""
+        import numpy as np
+
+        from lessonkit import exercises
+        """),
+        *exercise_cells,
+    ]
