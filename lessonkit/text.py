@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 import re
+import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
 import regex
 
 from .data import verified_path
@@ -528,3 +530,292 @@ def train_bpe(
             stacklevel=2,
         )
     return BPETokenizer(merges, special_tokens=special_tokens, pattern=pattern)
+
+
+# --- WordPiece (BERT) -----------------------------------------------------------------------------
+
+BERT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# CJK Unified Ideographs and their extensions, as the BERT tokenizer of HF `tokenizers` lists them
+# (its extension-F range starts at U+2B920; BERT's original Python code says U+2B820).
+_CJK_RANGES = (
+    (0x4E00, 0x9FFF),
+    (0x3400, 0x4DBF),
+    (0x20000, 0x2A6DF),
+    (0x2A700, 0x2B73F),
+    (0x2B740, 0x2B81F),
+    (0x2B920, 0x2CEAF),
+    (0xF900, 0xFAFF),
+    (0x2F800, 0x2FA1F),
+)
+
+
+def _is_bert_whitespace(char: str) -> bool:
+    return char in " \t\n\r" or unicodedata.category(char) in ("Zs", "Zl", "Zp")
+
+
+def _is_bert_control(char: str) -> bool:
+    """Control, format, unassigned and private-use characters; tab and newlines count as spaces."""
+    return char not in "\t\n\r" and unicodedata.category(char).startswith("C")
+
+
+def _is_bert_punctuation(char: str) -> bool:
+    """Unicode punctuation, plus every ASCII symbol: BERT splits "$", "+", "^" and "`" off too."""
+    cp = ord(char)
+    ascii_symbol = 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126
+    return ascii_symbol or unicodedata.category(char).startswith("P")
+
+
+def _is_cjk(char: str) -> bool:
+    cp = ord(char)
+    return any(low <= cp <= high for low, high in _CJK_RANGES)
+
+
+class WordPieceTokenizer:
+    """BERT's tokenizer: basic tokenization into words, then WordPiece into vocabulary pieces.
+
+    1. Basic tokenization: drop control characters, turn every kind of whitespace into a space,
+       put spaces around CJK ideographs (Chinese text has no spaces, so each ideograph is a word),
+       and, when ``lowercase``, strip accents (decompose with NFD and drop the combining marks:
+       "Café" -> "Cafe") and lower-case. Split on whitespace, then split every punctuation mark
+       (Unicode punctuation and all ASCII symbols) off as a word of its own.
+    2. WordPiece: cut each word greedily into the longest vocabulary piece from its start, then
+       the longest piece of the rest, written with a ``##`` prefix ("unbelievable" ->
+       "un", "##bel", "##ie", "##vable"). A word that cannot be cut so, or that is longer than
+       ``max_input_chars_per_word`` characters, becomes one ``[UNK]``.
+
+    The special tokens (``[CLS]``, ``[MASK]``, ...) written literally in the text stay whole, so
+    "to be or [MASK] to be" asks a masked language model for the blank. Results per word are
+    cached: real text repeats its words. This is the algorithm of ``transformers.BertTokenizer``
+    with ``do_lower_case=True`` (its ``tokenizers`` backend), which the tests compare against.
+    """
+
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        lowercase: bool = True,
+        special_tokens: Sequence[str] = BERT_SPECIAL_TOKENS,
+        max_input_chars_per_word: int = 100,
+        cache_size: int = 1 << 16,
+    ):
+        vocab = list(vocab)
+        if len(set(vocab)) != len(vocab):
+            duplicates = sorted({t for t, n in Counter(vocab).items() if n > 1})
+            raise ValueError(f"the vocabulary lists tokens more than once: {duplicates[:10]}")
+        missing = [t for t in special_tokens if t not in set(vocab)]
+        if missing:
+            raise ValueError(f"the vocabulary lacks the special tokens {missing}")
+        if max_input_chars_per_word < 1:
+            raise ValueError(
+                f"max_input_chars_per_word must be at least 1, got {max_input_chars_per_word}"
+            )
+        self.vocab = vocab
+        self.stoi = {token: i for i, token in enumerate(vocab)}
+        self.lowercase = lowercase
+        self.special_tokens = tuple(special_tokens)
+        self.max_input_chars_per_word = max_input_chars_per_word
+        longest_first = sorted(self.special_tokens, key=len, reverse=True)
+        self._special_split = re.compile("(" + "|".join(map(re.escape, longest_first)) + ")")
+        self._wordpiece = lru_cache(maxsize=cache_size)(self._wordpiece_uncached)
+
+    @classmethod
+    def from_file(cls, vocab_path: str | Path, lowercase: bool = True) -> WordPieceTokenizer:
+        """Read a BERT ``vocab.txt``: one token per line, the line number is the id."""
+        text = Path(vocab_path).read_text(encoding="utf-8")
+        lines = text.split("\n")  # not splitlines(): it would also break at "\x1c", "\u2028", ...
+        if lines and lines[-1] == "":
+            lines.pop()
+        return cls(lines, lowercase=lowercase)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def pad_id(self) -> int:
+        return self.stoi["[PAD]"]
+
+    @property
+    def unk_id(self) -> int:
+        return self.stoi["[UNK]"]
+
+    @property
+    def cls_id(self) -> int:
+        return self.stoi["[CLS]"]
+
+    @property
+    def sep_id(self) -> int:
+        return self.stoi["[SEP]"]
+
+    @property
+    def mask_id(self) -> int:
+        return self.stoi["[MASK]"]
+
+    @property
+    def special_ids(self) -> list[int]:
+        """The ids of the special tokens, in the order of ``special_tokens``."""
+        return [self.stoi[t] for t in self.special_tokens]
+
+    def normalize(self, text: str) -> str:
+        """Step 1 without the splitting: cleaned, CJK spaced, and (if ``lowercase``) accent-free."""
+        chars = []
+        for char in text:
+            if char in "\x00\ufffd" or _is_bert_control(char):
+                continue
+            if _is_bert_whitespace(char):
+                chars.append(" ")
+            elif _is_cjk(char):
+                chars.append(f" {char} ")
+            else:
+                chars.append(char)
+        text = "".join(chars)
+        if self.lowercase:
+            decomposed = unicodedata.normalize("NFD", text)
+            text = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+            # One character at a time, as BERT does: no word-final sigma rule ("ΟΔΟΣ" -> "οδοσ").
+            text = "".join(c.lower() for c in text)
+        return text
+
+    def basic_tokenize(self, text: str) -> list[str]:
+        """The words of ``text`` before WordPiece: normalized, split on spaces and punctuation."""
+        if not isinstance(text, str):
+            raise ValueError(f"expected a str, got {type(text).__name__}")
+        words = []
+        for chunk in self.normalize(text).split():
+            start = 0
+            for i, char in enumerate(chunk):
+                if _is_bert_punctuation(char):
+                    if start < i:
+                        words.append(chunk[start:i])
+                    words.append(char)
+                    start = i + 1
+            if start < len(chunk):
+                words.append(chunk[start:])
+        return words
+
+    def _wordpiece_uncached(self, word: str) -> tuple[str, ...]:
+        if len(word) > self.max_input_chars_per_word:
+            return ("[UNK]",)
+        pieces = []
+        start = 0
+        while start < len(word):
+            for end in range(len(word), start, -1):  # longest piece first
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.stoi:
+                    pieces.append(piece)
+                    start = end
+                    break
+            else:  # no piece of the vocabulary starts here: the whole word is unknown
+                return ("[UNK]",)
+        return tuple(pieces)
+
+    def wordpiece(self, word: str) -> list[str]:
+        """Step 2 for one word (as ``basic_tokenize`` returns it): its pieces, or ``["[UNK]"]``."""
+        if not isinstance(word, str):
+            raise ValueError(f"expected a str, got {type(word).__name__}")
+        return list(self._wordpiece(word))
+
+    def tokenize(self, text: str) -> list[str]:
+        """The WordPiece tokens of ``text``; special tokens written in the text stay whole."""
+        if not isinstance(text, str):
+            raise ValueError(f"tokenize expects a str, got {type(text).__name__}")
+        tokens: list[str] = []
+        for n, part in enumerate(self._special_split.split(text)):
+            if n % 2:  # the split's captured separators: a special token
+                tokens.append(part)
+            else:
+                for word in self.basic_tokenize(part):
+                    tokens.extend(self._wordpiece(word))
+        return tokens
+
+    def encode(self, text: str) -> list[int]:
+        """The ids of ``tokenize(text)``, without ``[CLS]``/``[SEP]`` (see ``encode_batch``)."""
+        return [self.stoi[token] for token in self.tokenize(text)]
+
+    def tokens_of(self, ids: Iterable[int]) -> list[str]:
+        """The token of each id (``##`` prefixes kept), e.g. to label an attention plot."""
+        return [self.vocab[i] for i in _check_ids(ids, self.vocab_size)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Tokens joined by spaces, each ``##`` piece glued to the one before it.
+
+        Lower-casing, accents and the spaces before punctuation are not restored:
+        ``decode(encode("Café, Ångström!")) == "cafe , angstrom !"``.
+        """
+        return " ".join(self.tokens_of(ids)).replace(" ##", "")
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        max_length: int,
+        text_pairs: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """A padded batch in BERT's input format: ``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``.
+
+        Returns ``input_ids``, ``token_type_ids`` (0 for ``[CLS] A [SEP]``, 1 for ``B [SEP]``) and
+        ``attention_mask`` (1 on real tokens, 0 on ``[PAD]``), each ``(B, max_length)`` int64.
+        Longer inputs are cut to fit; with pairs the longer text gives up tokens first, as
+        ``transformers``' ``truncation=True`` (its "longest first" strategy) does.
+        """
+        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+            raise ValueError("texts must be a sequence of str (a list of texts, not one str)")
+        n_special = 2 if text_pairs is None else 3
+        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)):
+            raise ValueError(f"max_length must be an int, got {max_length!r}")
+        if max_length < n_special:
+            raise ValueError(
+                f"max_length must be at least {n_special} to hold [CLS] and [SEP]"
+                f"{' twice' if text_pairs is not None else ''}, got {max_length}"
+            )
+        if text_pairs is not None:
+            if isinstance(text_pairs, str) or not all(isinstance(t, str) for t in text_pairs):
+                raise ValueError("text_pairs must be a sequence of str, one per text")
+            if len(text_pairs) != len(texts):
+                raise ValueError(
+                    f"got {len(texts)} texts but {len(text_pairs)} text_pairs: they go in pairs"
+                )
+        input_ids = np.full((len(texts), max_length), self.pad_id, dtype=np.int64)
+        token_type_ids = np.zeros((len(texts), max_length), dtype=np.int64)
+        attention_mask = np.zeros((len(texts), max_length), dtype=np.int64)
+        budget = max_length - n_special  # room for the texts' own tokens
+        for row, text in enumerate(texts):
+            first = self.encode(text)
+            if text_pairs is None:
+                ids = [self.cls_id, *first[:budget], self.sep_id]
+                types = [0] * len(ids)
+            else:
+                second = self.encode(text_pairs[row])
+                keep_first, keep_second = _longest_first(len(first), len(second), budget)
+                part_a = [self.cls_id, *first[:keep_first], self.sep_id]
+                part_b = [*second[:keep_second], self.sep_id]
+                ids = part_a + part_b
+                types = [0] * len(part_a) + [1] * len(part_b)
+            input_ids[row, : len(ids)] = ids
+            token_type_ids[row, : len(ids)] = types
+            attention_mask[row, : len(ids)] = 1
+        return {
+            "input_ids": input_ids,  # (B, max_length)
+            "token_type_ids": token_type_ids,  # (B, max_length)
+            "attention_mask": attention_mask,  # (B, max_length)
+        }
+
+    def cache_info(self):
+        """Hits and misses of the per-word cache (``functools.lru_cache``'s ``CacheInfo``)."""
+        return self._wordpiece.cache_info()
+
+
+def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
+    """How many tokens of each text of a pair to keep so that both fit in ``budget``.
+
+    The rule of HF ``tokenizers``' "longest first" truncation: the shorter text stays whole if the
+    longer one can give up enough; otherwise both are cut to about half the budget, the longer
+    text (the second, on a tie) getting the odd token.
+    """
+    if len_a + len_b <= budget:
+        return len_a, len_b
+    short, long = sorted((len_a, len_b))
+    keep_long = short if short > budget else max(short, budget - short)
+    keep_short = short
+    if keep_short + keep_long > budget:
+        keep_short = budget // 2
+        keep_long = keep_short + budget % 2
+    return (keep_long, keep_short) if len_a > len_b else (keep_short, keep_long)

