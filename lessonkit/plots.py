@@ -264,3 +264,32 @@ def line_plot(
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def alignment_heatmap(
+    alignment: np.ndarray,
+    source_chars: Sequence[str],
+    output_chars: Sequence[str],
+    title: str = "Attention of the decoder over the input",
+    ax=None,
+):
+    """A seq2seq alignment matrix ``alignment`` (T_out, S) as a heatmap: input characters along
+    the x axis, the characters written along the y axis (as in Bahdanau et al.'s figure)."""
+    alignment = np.asarray(alignment, dtype=float)
+    width = min(16.0, 0.14 * len(source_chars) + 2.5)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(width, 0.3 * len(output_chars) + 1.6))
+    output_labels = [{"$": "<end>", "^": "<start>"}.get(c, c) for c in output_chars]
+    heatmap(
+        alignment,
+        [show_char(c) for c in source_chars],
+        output_labels,
+        title=title,
+        xlabel="input character",
+        ylabel="output character",
+        ax=ax,
+    )
+    ax.tick_params(axis="x", labelsize=8 if len(source_chars) <= 60 else 7)
+    ax.images[-1].set_clim(0, 1)
+    ax.figure.tight_layout()
+    return ax.figure

@@ -18,6 +18,18 @@ from .plots import probability_bars
 from .sampling import next_token_probs
 
 
+def show_in(chart: widgets.Output, make_figure) -> None:
+    """Replace what the ``chart`` output area shows with a new figure from ``make_figure()``.
+
+    The figure is closed once shown, so it appears in the chart only, not again below the cell.
+    """
+    with chart:
+        chart.clear_output(wait=True)
+        figure = make_figure()
+        display(figure)
+        plt.close(figure)
+
+
 def set_controls(panel, values: dict, allowed: Sequence[str]) -> None:
     """Give several of ``panel``'s widgets new values while its ``_hold`` flag mutes redraws."""
     unknown = sorted(set(values) - set(allowed))
@@ -127,11 +139,7 @@ class SamplingPanel:
             return
         self.message.value = ""
         self.probs, self.text = probs, text
-        with self.chart:
-            self.chart.clear_output(wait=True)
-            figure = self.figure()
-            display(figure)
-            plt.close(figure)
+        show_in(self.chart, self.figure)
         self.passage.value = self.prompt.value + text
 
     def figure(self) -> plt.Figure:
@@ -328,13 +336,7 @@ class AttentionExplorer:
     def draw(self) -> None:
         if not self.tokens or self._hold:
             return
-        with self.chart:
-            from IPython.display import display
-
-            self.chart.clear_output(wait=True)
-            figure = self.figure()
-            display(figure)
-            plt.close(figure)  # shown once, in the chart, not again below the cell
+        show_in(self.chart, self.figure)
 
     def _ipython_display_(self) -> None:
         display(self.widget)
@@ -470,13 +472,7 @@ class NextTokenExplorer:
             button.on_click(lambda _, t=token_id: self.append(t))
             buttons.append(button)
         self.buttons.children = buttons
-        with self.chart:
-            from IPython.display import display
-
-            self.chart.clear_output(wait=True)
-            figure = self.figure()
-            display(figure)
-            plt.close(figure)  # shown once, in the chart, not again below the cell
+        show_in(self.chart, self.figure)
 
     def figure(self) -> plt.Figure:
         """The bars of the next token beside the attention of the last prompt token."""
@@ -734,11 +730,7 @@ class TranslationPanel:
             return
         self.result = (answer, np.asarray(alignment), list(source), list(output))
         self.answer.value = f"answer: <b><code>{html.escape(answer)}</code></b>"
-        with self.chart:
-            self.chart.clear_output(wait=True)
-            figure = self.figure()
-            display(figure)
-            plt.close(figure)
+        show_in(self.chart, self.figure)
 
     def figure(self) -> plt.Figure:
         """The current alignment heatmap."""
@@ -748,6 +740,135 @@ class TranslationPanel:
             raise ValueError("no answer to draw: the input was not accepted")
         answer, alignment, source, output = self.result
         return alignment_heatmap(alignment, source, output, title=f"{self.title}: {answer}")
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+# --- Fill-in-the-blank panel (Lesson 4) ---------------------------------------------------------
+
+MASK_TOKEN = "[MASK]"
+
+
+def check_fill_predictions(
+    text: str, predictions: Sequence[Sequence[tuple[str, float]]], mask_token: str = MASK_TOKEN
+) -> list[list[tuple[str, float]]]:
+    """Validate a masked language model's guesses: one list of ``(token, probability)`` per
+    ``mask_token`` in ``text``, in order, best first. Returns them as lists of (str, float).
+
+    Raises ``ValueError`` naming the problem: a text without a blank, a different number of
+    guess lists than blanks, an empty list, or a probability outside [0, 1].
+    """
+    n_blanks = text.count(mask_token)
+    if n_blanks == 0:
+        raise ValueError(f"write {mask_token} where a word is missing: the text has no blank")
+    predictions = [list(guesses) for guesses in predictions]
+    if len(predictions) != n_blanks:
+        raise ValueError(
+            f"the text has {n_blanks} {mask_token} blank(s) but the model gave guesses for "
+            f"{len(predictions)}"
+        )
+    checked = []
+    for number, guesses in enumerate(predictions, start=1):
+        if not guesses:
+            raise ValueError(f"blank {number}: the model gave no guesses")
+        pairs = [(str(token), float(p)) for token, p in guesses]
+        bad = [p for _, p in pairs if not 0.0 <= p <= 1.0]
+        if bad:
+            raise ValueError(f"blank {number}: probabilities must be in [0, 1], got {bad[:3]}")
+        checked.append(pairs)
+    return checked
+
+
+def fill_blanks(
+    text: str, predictions: Sequence[Sequence[tuple[str, float]]], mask_token: str = MASK_TOKEN
+) -> str:
+    """``text`` with each ``mask_token`` replaced by its best guess (WordPiece ``##`` pieces are
+    glued to the word before them)."""
+    parts = text.split(mask_token)
+    predictions = check_fill_predictions(text, predictions, mask_token)
+    filled = parts[0]
+    for guesses, rest in zip(predictions, parts[1:], strict=True):
+        best = guesses[0][0]
+        if best.startswith("##"):
+            filled = filled.rstrip() + best[2:]
+        else:
+            filled += best
+        filled += rest
+    return filled
+
+
+class FillInTheBlank:
+    """Type a sentence with ``[MASK]`` blanks; see a masked language model's best guesses for each.
+
+    ``fill_fn(text) -> [[(token, probability), ...] per [MASK], in order]``, best guess first: any
+    model, any framework (Lesson 4 wraps its tiny BERT). The panel shows the sentence with every
+    blank filled by the best guess and one bar chart per blank; bad input (no blank, a text the
+    model cannot read: a ``ValueError``) is shown as a message.
+    """
+
+    def __init__(
+        self,
+        fill_fn: Callable[[str], Sequence[Sequence[tuple[str, float]]]],
+        text: str = "to be , or not to [MASK] : that is the question .",
+        title: str = "Masked language model",
+        mask_token: str = MASK_TOKEN,
+    ):
+        self.fill_fn, self.title, self.mask_token = fill_fn, title, mask_token
+        self._hold = False
+        self.text = widgets.Text(
+            value=text,
+            description="text",
+            continuous_update=False,
+            style={"description_width": "50px"},
+            layout=widgets.Layout(width="700px"),
+        )
+        hint = widgets.HTML(f"<i>write {html.escape(mask_token)} where a word is missing</i>")
+        self.answer = widgets.HTML()
+        self.chart = widgets.Output()
+        self.text.observe(lambda _: None if self._hold else self.update(), names="value")
+        self.widget = widgets.VBox([self.text, hint, self.answer, self.chart])
+        self.predictions: list[list[tuple[str, float]]] = []
+        self.update()
+
+    def set(self, **values) -> None:
+        """Type into the box from code (``panel.set(text="good [MASK] , sweet prince .")``)."""
+        set_controls(self, values, ("text",))
+        self.update()
+
+    def update(self) -> None:
+        """Ask the model about the box's text and redraw."""
+        text = self.text.value
+        try:
+            if self.mask_token not in text:
+                raise ValueError(f"write {self.mask_token} where a word is missing")
+            self.predictions = check_fill_predictions(text, self.fill_fn(text), self.mask_token)
+        except ValueError as error:
+            self.predictions = []
+            self.answer.value = f"<span style='color:#b00'>{html.escape(str(error))}</span>"
+            self.chart.clear_output()
+            return
+        filled = html.escape(fill_blanks(text, self.predictions, self.mask_token))
+        self.answer.value = f"best guesses: <b>{filled}</b>"
+        show_in(self.chart, self.figure)
+
+    def figure(self) -> plt.Figure:
+        """One bar chart per blank: the guesses and their probabilities."""
+        if not self.predictions:
+            raise ValueError("nothing to draw: the text was not accepted")
+        n = len(self.predictions)
+        top = max(len(guesses) for guesses in self.predictions)
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 0.35 * top + 1.4), squeeze=False)
+        for number, (ax, guesses) in enumerate(
+            zip(axes[0], self.predictions, strict=True), start=1
+        ):
+            tokens = [token for token, _ in guesses]
+            probs = np.array([p for _, p in guesses])
+            probability_bars(probs, tokens, top=len(tokens), title=f"blank {number}", ax=ax)
+            ax.set_ylabel("guess" if number == 1 else "")
+        fig.suptitle(f"{self.title}: {self.text.value}", fontsize=10)
+        fig.tight_layout()
+        return fig
 
     def _ipython_display_(self) -> None:
         display(self.widget)

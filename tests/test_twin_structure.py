@@ -78,6 +78,13 @@ def tiny_bert(cls):
     return "bert", cls, config
 
 
+def tiny_seq2seq(attention):
+    from lessonkit.seq2seq_config import Seq2SeqConfig
+
+    config = Seq2SeqConfig(d_embed=8, d_model=16, d_attn=12, attention=attention)
+    return "seq2seq", "Seq2Seq", config
+
+
 # (module, class, config) for every twin model: the weight keys and shapes must agree.
 MODELS = [
     tiny_char_rnn("lstm"),
@@ -86,6 +93,8 @@ MODELS = [
     tiny_classifier("sinusoidal"),
     tiny_gpt2(),
     *(tiny_bert(cls) for cls in ("BertModel", "BertForMaskedLM")),
+    tiny_seq2seq(False),
+    tiny_seq2seq(True),
 ]
 
 
