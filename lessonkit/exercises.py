@@ -169,6 +169,38 @@ def check_temperature_probs(
     return run_cases(temperature_probs, cases, "temperature_probs")
 
 
+def check_top_k_probs(top_k_probs: Callable[[np.ndarray, int], np.ndarray]) -> Feedback:
+    """``top_k_probs(logits, k)``: the softmax over the ``k`` largest logits, 0 for the rest."""
+
+    def likely_mistake(actual: Any, case: Case) -> str | None:
+        logits, k = case.args
+        actual = np.asarray(actual, dtype=float)
+        if actual.shape != logits.shape:
+            return f"return one probability per logit: shape {logits.shape}"
+        if not np.isfinite(actual).all():
+            return "exp of a large logit overflows: subtract the largest logit first"
+        if (actual > 0).sum() != k:
+            return f"exactly k = {k} entries should stay above 0"
+        if not np.isclose(actual.sum(), 1.0):
+            return "renormalize: the kept probabilities must sum to 1"
+        if set(np.flatnonzero(actual)) != set(np.flatnonzero(case.expected)):
+            return "keep the k LARGEST logits (np.argsort sorts from smallest to largest)"
+        return None
+
+    logits = np.array([1.5, -0.5, 3.0, 0.2, 2.1, -2.0])
+    cases = [
+        Case(
+            (logits, k), next_token_probs(logits, top_k=k), f"top_k_probs({logits.tolist()}, k={k})"
+        )
+        for k in (1, 3, 6)
+    ]
+    cases.append(
+        Case((logits + 1000.0, 2), next_token_probs(logits, top_k=2),
+             "top_k_probs(logits + 1000, k=2) (large logits: subtract the maximum before exp)")
+    )  # fmt: skip
+    return run_cases(top_k_probs, cases, "top_k_probs", hint=likely_mistake)
+
+
 # --- Lesson 3: masks and attention ----------------------------------------------------------
 
 

@@ -819,3 +819,27 @@ def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
         keep_short = budget // 2
         keep_long = keep_short + budget % 2
     return (keep_long, keep_short) if len_a > len_b else (keep_short, keep_long)
+
+
+def mlm_tokenizer(metadata: dict[str, str]) -> WordPieceTokenizer:
+    """The WordPiece tokenizer a masked-LM checkpoint reads, rebuilt from its metadata.
+
+    ``scripts/train_bert_mlm.py`` stores the vocabulary as a JSON list under ``vocab`` (id =
+    position in the list) and ``lowercase`` as ``"true"``/``"false"``; pass the metadata that
+    ``lessonkit.{torch,tensorflow}.bert.load_checkpoint`` returns.
+    """
+    if "vocab" not in metadata:
+        raise ValueError(
+            f"the checkpoint's metadata has no 'vocab' (a JSON list of WordPiece tokens); "
+            f"it has {sorted(metadata)}"
+        )
+    try:
+        vocab = json.loads(metadata["vocab"])
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the metadata's 'vocab' is not a JSON list: {error}") from error
+    if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
+        raise ValueError("the metadata's 'vocab' must be a JSON list of strings")
+    lowercase = metadata.get("lowercase", "true")
+    if lowercase not in ("true", "false"):
+        raise ValueError(f"the metadata's 'lowercase' must be 'true' or 'false', got {lowercase!r}")
+    return WordPieceTokenizer(vocab, lowercase=lowercase == "true")

@@ -342,3 +342,38 @@ def test_additive_attention_check_accepts_a_loop_and_names_the_usual_slips():
     assert "apply tanh" in exercises.check_additive_attention(without_tanh).message
     assert "weights @ H" in exercises.check_additive_attention(context_of_scores).message
     assert "sum to 1" in exercises.check_additive_attention(no_softmax).message
+
+
+def top_k_probs(logits, k):
+    logits = np.asarray(logits, dtype=float)
+    keep = np.argsort(logits)[-k:]
+    scores = np.full_like(logits, -np.inf)
+    scores[keep] = logits[keep]
+    weights = np.exp(scores - scores.max())
+    return weights / weights.sum()
+
+
+def test_top_k_check_accepts_a_solution_and_names_the_usual_slips():
+    assert exercises.check_top_k_probs(top_k_probs).passed
+    assert exercises.check_top_k_probs(todo).status == "not done"
+
+    def smallest(logits, k):
+        return top_k_probs(-np.asarray(logits), k)
+
+    def not_renormalized(logits, k):
+        probs = top_k_probs(logits, len(logits))
+        return np.where(top_k_probs(logits, k) > 0, probs, 0.0)
+
+    def overflowing(logits, k):
+        logits = np.asarray(logits, dtype=float)
+        weights = np.where(
+            np.isin(np.arange(len(logits)), np.argsort(logits)[-k:]), np.exp(logits), 0
+        )
+        return weights / weights.sum()
+
+    feedback = exercises.check_top_k_probs(smallest)
+    assert feedback.status == "failed" and "LARGEST" in feedback.message
+    assert "renormalize" in exercises.check_top_k_probs(not_renormalized).message
+    with np.errstate(over="ignore", invalid="ignore"):
+        feedback = exercises.check_top_k_probs(overflowing)
+    assert "logits + 1000" in feedback.message and "overflows" in feedback.message

@@ -4,8 +4,8 @@ from nbsrc import SETUP, binder_url, code, colab_url, md
 
 TARGETS = {"00_start_here.ipynb": None}
 
-# (lesson, what it teaches, notebooks, seconds to execute each notebook on 2 CPU cores: the
-# slowest of the lesson's notebooks, from benchmarks/README.md's table)
+# (lesson, what it teaches, notebooks, seconds to execute the slowest of the lesson's notebooks
+# on 2 CPU cores, rounded up from benchmarks/README.md's table)
 LESSONS = [
     ("1 · Generative RNNs",
      "a character LSTM on Shakespeare; greedy loops; temperature, top-k, top-p with sliders",
@@ -13,17 +13,17 @@ LESSONS = [
       "01_lab_word_generation.ipynb"], 35),
     ("2 · Attention in seq2seq",
      "dates in any format to ISO with a GRU encoder-decoder; Bahdanau attention and its heatmaps",
-     ["02_attention_seq2seq_pytorch.ipynb", "02_attention_seq2seq_tensorflow.ipynb"], 90),
+     ["02_attention_seq2seq_pytorch.ipynb", "02_attention_seq2seq_tensorflow.ipynb"], 45),
     ("3 · Transformers",
      "positions, self-attention by hand, multi-head attention equal to the built-ins, a genre classifier",
-     ["03_transformers_pytorch.ipynb", "03_transformers_tensorflow.ipynb"], 55),
+     ["03_transformers_pytorch.ipynb", "03_transformers_tensorflow.ipynb"], 45),
     ("4 · BERT",
      "WordPiece, a BERT twin loaded with real MiniLM weights, masked language modelling, transfer",
-     ["04_bert_pytorch.ipynb", "04_bert_tensorflow.ipynb"], 120),
+     ["04_bert_pytorch.ipynb", "04_bert_tensorflow.ipynb"], 65),
     ("5 · GPT-2 internals",
      "GPT-2 equal to Hugging Face's, every parameter counted, the KV cache, a next-token explorer",
      ["05_gpt2_internals_pytorch.ipynb", "05_gpt2_internals_tensorflow.ipynb",
-      "05a_tokenization.ipynb"], 35),
+      "05a_tokenization.ipynb"], 25),
 ]  # fmt: skip
 
 

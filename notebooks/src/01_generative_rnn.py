@@ -8,44 +8,9 @@ TARGETS = {
     "solutions/01_generative_rnn.ipynb": "solution",
 }
 
-EXERCISE_WINDOWS = [
-    md("""
-    ### Exercise 1: make the windows yourself
-
-    Write `make_windows(ids, n)`: cut the id array into non-overlapping windows of `n` tokens and
-    return `(inputs, targets)`, each of shape `(count, n)`, where the targets are the same text
-    shifted by one. Drop the ragged end: every input needs its next token. The check runs your
-    function on our cases and shows the first one it gets wrong.
-    """),
-    code(
-        exercise=f"""
-        from lessonkit import exercises
-
-
-        def make_windows(ids, n):
-            ids = np.asarray(ids)
-            {TODO}
-
-
-        exercises.check_make_windows(make_windows)
-        """,
-        solution="""
-        def make_windows(ids, n):
-            ids = np.asarray(ids)
-            count = (len(ids) - 1) // n  # the last window needs one more id for its last target
-            inputs = ids[: count * n].reshape(count, n)  # (count, n)
-            targets = ids[1 : count * n + 1].reshape(count, n)  # (count, n), shifted by one
-            return inputs, targets
-
-
-        exercises.check_make_windows(make_windows)
-        """,
-    ),
-]
-
 EXERCISE_TEMPERATURE = [
     md("""
-    ### Exercise 2: temperature by hand
+    ### Exercise 1: temperature by hand
 
     Write `temperature_probs(logits, temperature)`: the softmax of `logits / temperature`, and for
     temperature 0 the greedy choice as a one-hot vector (dividing by 0 is not an option).
@@ -74,6 +39,41 @@ EXERCISE_TEMPERATURE = [
 
 
         exercises.check_temperature_probs(temperature_probs)
+        """,
+    ),
+]
+
+EXERCISE_TOP_K = [
+    md("""
+    ### Exercise 2: top-k by hand
+
+    Write `top_k_probs(logits, k)`: keep the `k` largest logits, give every other token
+    probability 0, and softmax the kept ones so they sum to 1. (`np.argsort` sorts from smallest
+    to largest; assume no ties at the k-th place.)
+    """),
+    code(
+        exercise=f"""
+        from lessonkit import exercises
+
+
+        def top_k_probs(logits, k):
+            logits = np.asarray(logits, dtype=float)
+            {TODO}
+
+
+        exercises.check_top_k_probs(top_k_probs)
+        """,
+        solution="""
+        def top_k_probs(logits, k):
+            logits = np.asarray(logits, dtype=float)
+            keep = np.argsort(logits)[-k:]  # the indices of the k largest logits
+            scores = np.full_like(logits, -np.inf)  # exp(-inf) = 0: the rest get nothing
+            scores[keep] = logits[keep]
+            weights = np.exp(scores - scores.max())
+            return weights / weights.sum()
+
+
+        exercises.check_top_k_probs(top_k_probs)
         """,
     ),
 ]
@@ -194,7 +194,6 @@ CELLS = [
     print("input  :", repr(tokenizer.decode(inputs[3])))
     print("target :", repr(tokenizer.decode(targets[3])))
     """),
-    *EXERCISE_WINDOWS,
     md("""
     ## 4. The model: embedding → LSTM → linear
 
@@ -360,6 +359,7 @@ CELLS = [
         print(f"--- temperature {temperature} ---\\n{text}\\n")
     """),
     *EXERCISE_TEMPERATURE,
+    *EXERCISE_TOP_K,
     md("""
     ## Try it: sampling sliders
 
@@ -446,6 +446,6 @@ CELLS = [
 
 CELLS_BY_TARGET = {
     "solutions/01_generative_rnn.ipynb": solutions(
-        "Lesson 1", [*EXERCISE_WINDOWS, *EXERCISE_TEMPERATURE]
+        "Lesson 1", [*EXERCISE_TEMPERATURE, *EXERCISE_TOP_K]
     ),
 }

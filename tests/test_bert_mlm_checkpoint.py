@@ -1,0 +1,109 @@
+"""The shipped tiny BERT (data/checkpoints/bert_mlm_shakespeare.safetensors) and its tokenizer.
+
+References are independent of our code: transformers' ``BertTokenizer`` on MiniLM's full
+``vocab.txt`` (the cut vocabulary must tokenize the training text exactly as the full one does),
+and the unigram frequencies of the text itself (the model must beat always guessing the most
+frequent tokens). Both twins must load the file and give the same logits.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sums
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
+import pytest
+
+from lessonkit import bert_config
+from lessonkit.data import MLM_IGNORE, data_dir, mask_tokens, spoken_text, works
+from lessonkit.text import mlm_tokenizer
+
+torch = pytest.importorskip("torch")
+from lessonkit.torch import bert as torch_bert  # noqa: E402
+
+CHECKPOINT = data_dir() / "checkpoints/bert_mlm_shakespeare.safetensors"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    if not CHECKPOINT.is_file():
+        pytest.skip(f"{CHECKPOINT} is missing: run scripts/train_bert_mlm.py")
+    model, metadata = torch_bert.load_checkpoint(CHECKPOINT)
+    return model, metadata, mlm_tokenizer(metadata)
+
+
+def _training_text(n_chars: int) -> str:
+    play = next(w.name for w in works("train") if w.genre != "poem")
+    return spoken_text(play)[:n_chars]
+
+
+def _validation_text(n_chars: int) -> str:
+    play = next(w.name for w in works("validation") if w.genre != "poem")
+    return spoken_text(play)[:n_chars]
+
+
+def test_tokenizer_cuts_training_text_as_the_full_minilm_vocabulary(shipped):
+    transformers = pytest.importorskip("transformers")
+    try:
+        vocab_path = bert_config.minilm_vocab_path()
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    _, metadata, tokenizer = shipped
+    reference = transformers.BertTokenizer(str(vocab_path), do_lower_case=True)
+    assert tokenizer.vocab_size == metadata_vocab_size(metadata)
+    text = _training_text(20_000)
+    assert tokenizer.tokenize(text) == reference.tokenize(text)
+    # New text may be cut into other pieces, but spells the same words and adds no [UNK].
+    other = _validation_text(20_000)
+    pieces = reference.tokenize(other)
+    assert tokenizer.decode(tokenizer.encode(other)) == " ".join(pieces).replace(" ##", "")
+    assert tokenizer.tokenize("to be or [MASK]") == ["to", "be", "or", "[MASK]"]
+
+
+def metadata_vocab_size(metadata: dict[str, str]) -> int:
+    return bert_config.BertConfig.from_json(metadata["config"]).vocab_size
+
+
+@torch.no_grad()
+def test_model_beats_the_unigram_guess_on_masked_training_words(shipped):
+    model, _, tokenizer = shipped
+    ids = np.array(tokenizer.encode(_training_text(40_000)))
+    counts = np.bincount(ids, minlength=tokenizer.vocab_size)
+    counts[tokenizer.special_ids] = 0
+    unigram_top5 = np.argsort(-counts)[:5]  # the text's own five most frequent tokens
+    windows = ids[: 62 * 24].reshape(24, 62)
+    framed = np.concatenate(
+        [np.full((24, 1), tokenizer.cls_id), windows, np.full((24, 1), tokenizer.sep_id)], axis=1
+    )
+    inputs, labels = mask_tokens(
+        framed, 0, tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids
+    )
+    logits, _ = model(torch.from_numpy(inputs))  # (B, T, V)
+    selected = labels != MLM_IGNORE
+    targets = labels[selected]  # (N,)
+    model_top5 = torch.topk(logits[torch.from_numpy(selected)], 5).indices.numpy()  # (N, 5)
+    model_hits = (model_top5 == targets[:, None]).any(axis=1).mean()
+    unigram_hits = np.isin(targets, unigram_top5).mean()
+    assert selected.sum() > 150
+    assert model_hits > unigram_hits + 0.08, (model_hits, unigram_hits)  # 0.26 vs 0.13
+
+
+def test_both_twins_load_it_and_agree(shipped):
+    pytest.importorskip("tensorflow")
+    from lessonkit.tensorflow import bert as tf_bert
+
+    model, _, tokenizer = shipped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tf_model, tf_metadata = tf_bert.load_checkpoint(CHECKPOINT)
+    assert mlm_tokenizer(tf_metadata).vocab == tokenizer.vocab
+    batch = tokenizer.encode_batch(["my [MASK] is a king .", "o romeo , romeo !"], 16)
+    with torch.no_grad():
+        expected, _ = model(batch["input_ids"], attention_mask=batch["attention_mask"])
+    got, _ = tf_model(batch["input_ids"], attention_mask=batch["attention_mask"], training=False)
+    real = batch["attention_mask"].astype(bool)
+    np.testing.assert_allclose(np.asarray(got)[real], expected.numpy()[real], atol=1e-4)
