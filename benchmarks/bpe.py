@@ -3,8 +3,10 @@
 Both encode the same few hundred KB of Shakespeare with GPT-2's vocabulary, built offline from
 data/gpt2/; repeats are interleaved (ours, tiktoken, ours, ...) so both see the same machine load,
 and the median of each is compared. The first, cold-cache pass of ours is reported separately.
+Then the adversarial cases, one huge pre-token each (no cache helps): a million letters without a
+space and 20,000 CJK characters, reported as seconds beside tiktoken's and as a ratio.
 
-    python benchmarks/bpe.py [--chars 400000] [--repeats 7]
+    python benchmarks/bpe.py [--chars 400000] [--repeats 7] [--adversarial-repeats 3]
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def main() -> None:
         "--chars", type=int, default=400_000, help="characters of Shakespeare to encode"
     )
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats of each tokenizer")
+    parser.add_argument("--adversarial-repeats", type=int, default=3)
     args = parser.parse_args()
 
     text = load_split("validation")[: args.chars]
@@ -72,6 +75,17 @@ def main() -> None:
         f"ratio: ours is {ours_median / tiktoken_median:.1f}x slower than tiktoken with the cache, "
         f"{cold / tiktoken_median:.1f}x on a cold cache"
     )
+    for name, hard in {"1 MB pre-token ('a' * 1,000,000)": "a" * 1_000_000,
+                       "20,000 CJK characters ('中' * 20,000)": "中" * 20_000}.items():  # fmt: skip
+        if ours.encode_ordinary(hard) != reference.encode_ordinary(hard):
+            raise SystemExit(f"the two tokenizers disagree on {name}")
+        ours_times, tiktoken_times = [], []
+        for _ in range(max(args.adversarial_repeats, 1)):
+            ours_times.append(seconds(ours.encode_ordinary, hard))
+            tiktoken_times.append(seconds(reference.encode_ordinary, hard))
+        a, b = statistics.median(ours_times), statistics.median(tiktoken_times)
+        print(f"{name}: ours {a:.2f} s, tiktoken {b:.2f} s, ratio {a / b:.1f}x (median of "
+              f"{len(ours_times)})")  # fmt: skip
 
 
 if __name__ == "__main__":

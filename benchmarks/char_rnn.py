@@ -20,8 +20,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 
-from lessonkit.config import CharRNNConfig  # noqa: E402
 from lessonkit.data import load_split, random_batch  # noqa: E402
+from lessonkit.models.char_rnn import CharRNNConfig  # noqa: E402
 from lessonkit.text import CharTokenizer  # noqa: E402
 
 N_CHARS, BATCH = 128, 64

@@ -52,7 +52,7 @@ def main() -> None:
     import transformers
 
     from lessonkit.generation import generate
-    from lessonkit.gpt2_config import GPT2Config, WithoutCache, hf_arrays_to_ours
+    from lessonkit.models.gpt2 import GPT2Config, WithoutCache, hf_arrays_to_ours
     from lessonkit.tensorflow import gpt2 as tf_gpt2
     from lessonkit.tensorflow.weights import from_arrays as tf_from_arrays
     from lessonkit.text import GPT2Tokenizer

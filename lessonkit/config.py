@@ -14,10 +14,17 @@ from typing import Any, TypeVar
 
 C = TypeVar("C", bound="Config")
 
+# Every Config subclass by class name, so a checkpoint's JSON finds its class (config_from_json).
+CONFIG_CLASSES: dict[str, type[Config]] = {}
+
 
 @dataclass(frozen=True)
 class Config:
     """Base class: validation, and a JSON round trip for checkpoint metadata."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        CONFIG_CLASSES[cls.__name__] = cls
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -36,34 +43,35 @@ class Config:
 
     @classmethod
     def from_json(cls: type[C], text: str) -> C:
-        data: dict[str, Any] = json.loads(text)
-        name = data.pop("class", cls.__name__)
-        if name != cls.__name__:
-            raise ValueError(f"checkpoint holds a {name}, expected a {cls.__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} fields in checkpoint: {unknown}")
-        return cls(**data)
+        config = config_from_json(text)
+        if not isinstance(config, cls):
+            raise ValueError(f"the JSON holds a {type(config).__name__}, expected a {cls.__name__}")
+        return config
 
 
-@dataclass(frozen=True)
-class CharRNNConfig(Config):
-    """A recurrent language model: embedding -> LSTM or GRU layers -> linear head.
+def config_from_json(text: str) -> Config:
+    """Rebuild any config from :meth:`Config.to_json`: its ``"class"`` names the dataclass.
 
-    ``d_embed`` is the embedding width, ``d_model`` the recurrent state width.
+    Raises ``ValueError`` naming the problem for text that is not such JSON, an unknown class or
+    unknown fields (a ``TypeError`` for fields of the wrong type would come from the dataclass).
     """
+    import lessonkit.models  # noqa: F401  (registers every model's config class)
 
-    vocab_size: int
-    d_embed: int = 64
-    d_model: int = 384
-    n_layers: int = 2
-    cell: str = "lstm"
-    dropout: float = 0.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be 'lstm' or 'gru', got {self.cell!r}")
-        if self.vocab_size < 1 or self.n_layers < 1 or self.d_model < 1 or self.d_embed < 1:
-            raise ValueError(f"sizes must be at least 1: {self}")
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"the config is not valid JSON: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("class"), str):
+        raise ValueError('the config must be a JSON object with a "class" field')
+    name = data.pop("class")
+    if name not in CONFIG_CLASSES:
+        raise ValueError(f"unknown config class {name!r}; known: {sorted(CONFIG_CLASSES)}")
+    cls = CONFIG_CLASSES[name]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown {name} fields: {unknown}")
+    try:
+        return cls(**data)
+    except TypeError as error:  # a missing required field, or a comparison with a wrong type
+        raise ValueError(f"the {name} fields do not fit: {error}") from error

@@ -323,6 +323,25 @@ def decode_target(ids: Sequence[int]) -> str:
     return "".join(out)
 
 
+NO_DATE = "no date found"  # what the normalizer answers when its output is no calendar date
+
+
+def is_calendar_date(answer: str) -> bool:
+    """Whether ``answer`` is a real date written ``YYYY-MM-DD`` (``2001-02-31`` is not)."""
+    if not isinstance(answer, str) or len(answer) != ISO_LEN:
+        return False
+    try:
+        return datetime.date.fromisoformat(answer).isoformat() == answer
+    except ValueError:
+        return False
+
+
+def checked_answer(answer: str) -> str:
+    """``answer`` if it is a real calendar date, else :data:`NO_DATE`: a model's output that is
+    no date (``2001-02-31``, ``19999-09-09``) is not passed off as an answer."""
+    return answer if is_calendar_date(answer) else NO_DATE
+
+
 def teacher_forcing_batch(
     examples: Sequence[DateExample],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

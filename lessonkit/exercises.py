@@ -265,7 +265,7 @@ def check_attention(
 
 def check_block_parameters(block_parameters: Callable[[int], int]) -> Feedback:
     """``block_parameters(d_model)``: parameters of one GPT-2 block (attention + MLP + 2 norms)."""
-    from .gpt2_config import GPT2Config, parameter_table
+    from .models.gpt2 import GPT2Config, parameter_table
 
     def one_block(d_model: int, n_heads: int) -> int:
         table = parameter_table(

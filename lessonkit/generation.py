@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .sampling import check_sampling_args, sample
+from . import checks
+from .sampling import sample
 
 
 class Steppable(Protocol):
@@ -45,15 +46,18 @@ def generate(
     per-step attention values the model gave. ``step_kwargs`` go to every ``step`` call (a
     seq2seq model's encoder output, for example).
     """
-    ids = np.asarray(ids, dtype=np.int64)
+    ids = np.asarray(ids)
     squeeze = ids.ndim == 1
     ids = ids[None, :] if squeeze else ids
     if ids.ndim != 2 or ids.shape[1] == 0:
         raise ValueError(
             f"prompt ids must be a non-empty (T,) or (B, T) array, got shape {ids.shape}"
         )
-    if not isinstance(max_new_tokens, (int, np.integer)) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
+    if ids.dtype == bool or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"prompt ids must be integers, got dtype {ids.dtype}")
+    ids = ids.astype(np.int64)
+    max_new_tokens = checks.count(max_new_tokens, "max_new_tokens")
+    checks.sampling_args(None, temperature, top_k, top_p)  # even when no token is asked for
     rng = np.random.default_rng(seed)
     extra = dict(step_kwargs or {})
     if return_attention:
@@ -69,7 +73,7 @@ def generate(
         if return_attention:
             attention.append(out[2])
         if not new_tokens:  # validate once, against the real vocabulary size
-            check_sampling_args(logits.shape[-1], temperature, top_k, top_p)
+            checks.sampling_args(logits.shape[-1], temperature, top_k, top_p)
         token = sample(logits, rng, temperature, top_k, top_p)  # (B,)
         new_tokens.append(token)
         step_input = token[:, None]  # (B, 1)

@@ -6,31 +6,22 @@ widgets draw; ``sample`` draws from it with a seeded generator. Temperature 0 me
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .checks import sampling_args
 
-def check_sampling_args(
-    vocab_size: int, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
-) -> None:
-    """Raise ``ValueError`` naming the first argument that makes no sense."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.floating)):
-        raise ValueError(f"temperature must be a number, got {temperature!r}")
-    if math.isnan(temperature) or math.isinf(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be finite and >= 0 (0 means greedy), got {temperature}")
-    if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)):
-            raise ValueError(f"top_k must be an int or None, got {top_k!r}")
-        if not 1 <= top_k <= vocab_size:
-            raise ValueError(
-                f"top_k must be between 1 and the vocabulary size {vocab_size}, got {top_k}"
-            )
-    if top_p is not None:
-        if isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating)):
-            raise ValueError(f"top_p must be a number or None, got {top_p!r}")
-        if math.isnan(top_p) or not 0 < top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+
+def _check_logits(logits) -> np.ndarray:
+    """Finite float64 scores with a non-empty vocabulary axis, or a ``ValueError``."""
+    try:
+        logits = np.asarray(logits, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"logits must be an array of numbers: {error}") from error
+    if logits.ndim == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"logits must have a vocabulary axis, got shape {logits.shape}")
+    if not np.isfinite(logits).all():
+        raise ValueError("logits contain NaN or infinite values")
+    return logits
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -53,19 +44,18 @@ def next_token_probs(
     2. keep the ``top_k`` highest-scoring tokens (ties at the k-th score are all kept);
     3. keep the smallest set of most likely tokens whose mass reaches ``top_p`` (nucleus).
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    if logits.ndim == 0 or logits.shape[-1] == 0:
-        raise ValueError(f"logits must have a vocabulary axis, got shape {logits.shape}")
-    if not np.isfinite(logits).all():
-        raise ValueError("logits contain NaN or infinite values")
+    logits = _check_logits(logits)
     vocab_size = logits.shape[-1]
-    check_sampling_args(vocab_size, temperature, top_k, top_p)
+    temperature, top_k, top_p = sampling_args(vocab_size, temperature, top_k, top_p)
 
     if temperature == 0:
         probs = np.zeros_like(logits)
         np.put_along_axis(probs, logits.argmax(axis=-1)[..., None], 1.0, axis=-1)
         return probs
-    scaled = logits / temperature
+    # Shift the best score to 0 before dividing: a tiny temperature or huge finite logits then
+    # give -inf (probability 0), never inf - inf = NaN.
+    with np.errstate(over="ignore"):
+        scaled = (logits - logits.max(axis=-1, keepdims=True)) / temperature
     if top_k is not None and top_k < vocab_size:
         kth = np.sort(scaled, axis=-1)[..., -top_k][..., None]  # (..., 1) k-th best score
         scaled = np.where(scaled >= kth, scaled, -np.inf)
@@ -77,6 +67,7 @@ def next_token_probs(
         # Keep a token while the mass before it is short of top_p (the best token always stays);
         # the tolerance makes a nucleus that reaches top_p exactly count despite float rounding.
         keep_sorted = mass_before < top_p - 1e-9
+        keep_sorted[..., 0] = True  # however small top_p, the most likely token is kept
         keep = np.zeros_like(keep_sorted)
         np.put_along_axis(keep, order, keep_sorted, axis=-1)
         probs = np.where(keep, probs, 0.0)
@@ -91,7 +82,16 @@ def sample(
     top_k: int | None = None,
     top_p: float | None = None,
 ) -> np.ndarray:
-    """Draw one token id per row of ``logits`` ``(B, V)``; returns ``(B,)`` int64."""
+    """Draw one token id per row of ``logits`` ``(B, V)`` (or ``(V,)``); returns ``(B,)`` int64."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
+        )
+    if np.ndim(logits) > 2:
+        raise ValueError(
+            f"logits must be (B, V) or (V,): one row per sequence, got shape {np.shape(logits)}; "
+            "for a (B, T, V) output pass its last position, logits[:, -1]"
+        )
     probs = np.atleast_2d(next_token_probs(logits, temperature, top_k, top_p))  # (B, V)
     cumulative = np.cumsum(probs, axis=-1)
     draws = rng.random((probs.shape[0], 1)) * cumulative[:, -1:]

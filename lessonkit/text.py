@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import numbers
 import re
 import unicodedata
 import warnings
@@ -25,6 +26,14 @@ from .data import verified_path
 
 
 def _check_ids(ids: Iterable[int], vocab_size: int) -> list[int]:
+    if isinstance(ids, (str, bytes)):
+        raise TypeError(f"ids must be a sequence of ints, got a {type(ids).__name__}: {ids!r}")
+    ids = list(ids)
+    wrong = [
+        i for i in ids if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral)
+    ]
+    if wrong:
+        raise TypeError(f"token ids must be ints, got {wrong[:5]!r}")
     ids = [int(i) for i in ids]
     bad = sorted({i for i in ids if not 0 <= i < vocab_size})
     if bad:
@@ -64,21 +73,66 @@ class CharTokenizer:
         return "".join(self.chars[i] for i in _check_ids(ids, self.vocab_size))
 
     def to_json(self) -> str:
-        return json.dumps({"chars": "".join(self.chars)})
+        return json.dumps({"type": "char", "chars": "".join(self.chars)})
 
     @classmethod
     def from_json(cls, text: str) -> CharTokenizer:
-        return cls(list(json.loads(text)["chars"]))
+        return _expect(tokenizer_from_json(text), cls)
 
 
-def tokenizer_from_json(text: str) -> CharTokenizer | WordTokenizer:
-    """Rebuild a tokenizer saved with ``to_json`` (as stored in a checkpoint's metadata)."""
+def _json_fields(text: str, kind: str, *names: str) -> list:
+    """The named fields of a tokenizer's JSON, or a ``ValueError`` naming the missing one."""
     fields = json.loads(text)
-    if "chars" in fields:
-        return CharTokenizer.from_json(text)
-    if "words" in fields:
-        return WordTokenizer.from_json(text)
-    raise ValueError(f"tokenizer metadata has neither 'chars' nor 'words': {sorted(fields)}")
+    missing = [name for name in names if name not in fields]
+    if missing:
+        raise ValueError(f"the {kind} tokenizer's JSON lacks {missing}")
+    return [fields[name] for name in names]
+
+
+def _expect(tokenizer, cls):
+    if not isinstance(tokenizer, cls):
+        raise ValueError(f"the JSON holds a {type(tokenizer).__name__}, expected a {cls.__name__}")
+    return tokenizer
+
+
+def tokenizer_from_json(text: str):
+    """Rebuild any tokenizer of this module from its ``to_json`` (as a checkpoint stores it).
+
+    The JSON's ``"type"`` says which: ``char``, ``word``, ``bpe`` (a vocabulary learned by
+    :func:`train_bpe`, with its merges, byte order, special tokens and pattern), ``gpt2`` (GPT-2's
+    byte order, pattern and special token with the stored merges) or ``wordpiece``.
+    """
+    try:
+        fields = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as error:
+        raise ValueError(f"the tokenizer is not valid JSON: {error}") from error
+    kind = fields.get("type") if isinstance(fields, dict) else None
+    try:
+        if kind == "char":
+            (chars,) = _json_fields(text, kind, "chars")
+            return CharTokenizer(list(chars))
+        if kind == "word":
+            (words,) = _json_fields(text, kind, "words")
+            return WordTokenizer(words)
+        if kind in ("bpe", "gpt2"):
+            (merges,) = _json_fields(text, kind, "merges")
+            merges = [(bytes.fromhex(left), bytes.fromhex(right)) for left, right in merges]
+            if kind == "gpt2":
+                return GPT2Tokenizer(merges)
+            byte_order, specials, pattern = _json_fields(
+                text, kind, "byte_order", "special_tokens", "pattern"
+            )
+            return BPETokenizer(merges, byte_order, specials, pattern)
+        if kind == "wordpiece":
+            vocab, lowercase, specials, longest = _json_fields(
+                text, kind, "vocab", "lowercase", "special_tokens", "max_input_chars_per_word"
+            )
+            return WordPieceTokenizer(vocab, bool(lowercase), specials, int(longest))
+    except (TypeError, AttributeError) as error:  # a field of the wrong JSON type
+        raise ValueError(f"the {kind} tokenizer's JSON has a malformed field: {error}") from error
+    raise ValueError(
+        f"unknown tokenizer type {kind!r}: expected char, word, bpe, gpt2 or wordpiece"
+    )
 
 
 # Words keep their apostrophes ("'tis", "o'er"); punctuation marks and newlines are tokens of their own.
@@ -148,11 +202,11 @@ class WordTokenizer:
         return "".join(out)
 
     def to_json(self) -> str:
-        return json.dumps({"words": self.words})
+        return json.dumps({"type": "word", "words": self.words})
 
     @classmethod
     def from_json(cls, text: str) -> WordTokenizer:
-        return cls(json.loads(text)["words"])
+        return _expect(tokenizer_from_json(text), cls)
 
 
 # --- Byte-level byte-pair encoding (GPT-2) --------------------------------------------------------
@@ -170,6 +224,7 @@ GPT2_FILES = {
     "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
 }
 _NO_MERGE = 1 << 62  # rank of a pair that is not in the vocabulary
+_CACHED_BYTES = 256  # the longest pre-token (in UTF-8 bytes) whose ids are cached
 
 
 def bytes_to_unicode() -> dict[int, str]:
@@ -288,24 +343,56 @@ class BPETokenizer:
             steps.append(parts)
         return steps
 
-    def _merge(self, piece: bytes) -> tuple[int, ...]:
-        """Apply the merges to one pre-token's bytes: lowest-ranked adjacent pair first."""
-        ranks = self._ranks
-        parts = [piece[i : i + 1] for i in range(len(piece))]
-        # pair_ranks[i]: rank of the token parts[i] + parts[i + 1] would make
-        pair_ranks = [ranks.get(a + b, _NO_MERGE) for a, b in pairwise(parts)]
-        while pair_ranks:
-            best = min(pair_ranks)
-            if best == _NO_MERGE:
-                break
-            i = pair_ranks.index(best)  # the leftmost on ties, as tiktoken
-            parts[i : i + 2] = [parts[i] + parts[i + 1]]
-            del pair_ranks[i]
-            if i > 0:
-                pair_ranks[i - 1] = ranks.get(parts[i - 1] + parts[i], _NO_MERGE)
-            if i < len(pair_ranks):
-                pair_ranks[i] = ranks.get(parts[i] + parts[i + 1], _NO_MERGE)
-        return tuple(ranks[part] for part in parts)
+    def _merge(self, piece: bytes, stats: dict[str, int] | None = None) -> tuple[int, ...]:
+        """Apply the merges to one pre-token's bytes: lowest-ranked adjacent pair first, the
+        leftmost on ties (tiktoken's rule), in O(n log n) for a pre-token of n bytes.
+
+        The parts form a linked list over the byte positions (``nxt``/``prv``); a heap holds every
+        adjacent pair that is a token, as ``(rank, position of its left part)``, so the best pair
+        is popped rather than searched for. A merge changes only its two neighbouring pairs, which
+        are pushed anew; entries that a merge made stale are recognised when popped and skipped.
+        ``stats``, when given, counts heap pushes and pops (the tests check the growth).
+        """
+        ranks, token_bytes = self._ranks, self._token_bytes
+        push, pop = heapq.heappush, heapq.heappop
+        n = len(piece)
+        parts: list[bytes | None] = [piece[i : i + 1] for i in range(n)]
+        nxt = list(range(1, n + 1))  # n means "no next part"
+        prv = list(range(-1, n - 1))
+        heap = []
+        for i in range(n - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None:
+                heap.append((rank, i))
+        heapq.heapify(heap)
+        pushes, pops = len(heap), 0
+        while heap:
+            rank, i = pop(heap)
+            pops += 1
+            j = nxt[i]
+            left_part = parts[i]
+            if left_part is None or j >= n or left_part + parts[j] != token_bytes[rank]:
+                continue  # stale: one of the two parts has been merged since this was pushed
+            merged = token_bytes[rank]
+            parts[i], parts[j] = merged, None
+            k = nxt[j]
+            nxt[i] = k
+            if k < n:
+                prv[k] = i
+                rank = ranks.get(merged + parts[k])  # the pair the new part starts
+                if rank is not None:
+                    push(heap, (rank, i))
+                    pushes += 1
+            h = prv[i]
+            if h >= 0:
+                rank = ranks.get(parts[h] + merged)  # the pair the new part ends
+                if rank is not None:
+                    push(heap, (rank, h))
+                    pushes += 1
+        if stats is not None:
+            stats["pushes"] = stats.get("pushes", 0) + pushes
+            stats["pops"] = stats.get("pops", 0) + pops
+        return tuple(ranks[part] for part in parts if part is not None)
 
     def _encode_piece_uncached(self, piece: str) -> tuple[int, ...]:
         return self._merge(piece.encode("utf-8"))
@@ -314,7 +401,12 @@ class BPETokenizer:
         ids: list[int] = []
         encode_piece = self._encode_piece
         for piece in self._split.findall(text):
-            ids.extend(encode_piece(piece))
+            # Only short pre-tokens are cached: real words repeat; a megabyte "word" would only
+            # fill the cache.
+            if len(piece) <= 64 or len(piece.encode("utf-8")) <= _CACHED_BYTES:
+                ids.extend(encode_piece(piece))
+            else:
+                ids.extend(self._encode_piece_uncached(piece))
         return ids
 
     def encode_ordinary(self, text: str) -> list[int]:
@@ -390,6 +482,20 @@ class BPETokenizer:
         """Hits and misses of the per-pre-token cache (``functools.lru_cache``'s ``CacheInfo``)."""
         return self._encode_piece.cache_info()
 
+    def to_json(self) -> str:
+        """Everything that defines the vocabulary: merges (hex bytes), byte order, specials,
+        pattern. :func:`tokenizer_from_json` rebuilds it."""
+        merges = [[left.hex(), right.hex()] for left, right in self._merges]
+        return json.dumps(
+            {
+                "type": "bpe",
+                "merges": merges,
+                "byte_order": [token[0] for token in self._token_bytes[:256]],
+                "special_tokens": list(self.special_tokens),
+                "pattern": self.pattern,
+            }
+        )
+
 
 class GPT2Tokenizer(BPETokenizer):
     """OpenAI's GPT-2 tokenizer: GPT-2's byte order, its 50,000 merges, ``<|endoftext|>`` = 50256.
@@ -407,6 +513,11 @@ class GPT2Tokenizer(BPETokenizer):
             pattern=GPT2_SPLIT_PATTERN,
             cache_size=cache_size,
         )
+
+    def to_json(self) -> str:
+        """The merges (hex bytes); GPT-2's byte order, pattern and special token are the class's."""
+        merges = [[left.hex(), right.hex()] for left, right in self._merges]
+        return json.dumps({"type": "gpt2", "merges": merges})
 
     @classmethod
     def from_files(cls, encoder_json: str | Path, vocab_bpe: str | Path) -> GPT2Tokenizer:
@@ -626,6 +737,17 @@ class WordPieceTokenizer:
             lines.pop()
         return cls(lines, lowercase=lowercase)
 
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "type": "wordpiece",
+                "vocab": self.vocab,
+                "lowercase": self.lowercase,
+                "special_tokens": list(self.special_tokens),
+                "max_input_chars_per_word": self.max_input_chars_per_word,
+            }
+        )
+
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
@@ -819,27 +941,3 @@ def _longest_first(len_a: int, len_b: int, budget: int) -> tuple[int, int]:
         keep_short = budget // 2
         keep_long = keep_short + budget % 2
     return (keep_long, keep_short) if len_a > len_b else (keep_short, keep_long)
-
-
-def mlm_tokenizer(metadata: dict[str, str]) -> WordPieceTokenizer:
-    """The WordPiece tokenizer a masked-LM checkpoint reads, rebuilt from its metadata.
-
-    ``scripts/train_bert_mlm.py`` stores the vocabulary as a JSON list under ``vocab`` (id =
-    position in the list) and ``lowercase`` as ``"true"``/``"false"``; pass the metadata that
-    ``lessonkit.{torch,tensorflow}.bert.load_checkpoint`` returns.
-    """
-    if "vocab" not in metadata:
-        raise ValueError(
-            f"the checkpoint's metadata has no 'vocab' (a JSON list of WordPiece tokens); "
-            f"it has {sorted(metadata)}"
-        )
-    try:
-        vocab = json.loads(metadata["vocab"])
-    except json.JSONDecodeError as error:
-        raise ValueError(f"the metadata's 'vocab' is not a JSON list: {error}") from error
-    if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab):
-        raise ValueError("the metadata's 'vocab' must be a JSON list of strings")
-    lowercase = metadata.get("lowercase", "true")
-    if lowercase not in ("true", "false"):
-        raise ValueError(f"the metadata's 'lowercase' must be 'true' or 'false', got {lowercase!r}")
-    return WordPieceTokenizer(vocab, lowercase=lowercase == "true")

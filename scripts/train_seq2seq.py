@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lessonkit import dates  # noqa: E402
 from lessonkit.data import data_dir  # noqa: E402
-from lessonkit.seq2seq_config import Seq2SeqConfig  # noqa: E402
+from lessonkit.models.seq2seq import Seq2SeqConfig  # noqa: E402
 from lessonkit.torch.seq2seq import Seq2Seq, load_checkpoint, save_checkpoint  # noqa: E402
 from lessonkit.torch.train import train  # noqa: E402
 
@@ -92,16 +91,16 @@ def main() -> None:
 
         path = args.out / f"seq2seq_dates_{name}.safetensors"
         save_checkpoint(model, path, dtype=np.float16)
-        shipped, _ = load_checkpoint(path)  # measure what we ship: float16 weights
+        shipped, _, _ = load_checkpoint(path)  # measure what we ship: float16 weights
         predictions = shipped.translate_batch([e.sentence for e in test_examples])
         accuracy = dates.exact_match(predictions, [e.iso for e in test_examples])
         by_length = accuracy_by_length(test_examples, predictions)
-        metadata = {
-            "test_exact_match": f"{accuracy:.4f}",
-            "test_exact_match_by_length": json.dumps(by_length),
+        extras = {
+            "test_exact_match": round(accuracy, 4),
+            "test_exact_match_by_length": [list(row) for row in by_length],
             "trained": f"{steps} steps of {preset['batch']} examples, seed 0",
         }
-        save_checkpoint(shipped, path, dtype=np.float16, metadata=metadata)
+        save_checkpoint(shipped, path, extras=extras, dtype=np.float16)
         n_params = sum(p.numel() for p in model.parameters())
         last = float(np.mean(history["loss"][-100:]))
         print(f"== {name}: {config}")

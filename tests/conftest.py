@@ -106,3 +106,14 @@ def registry_access(request: pytest.FixtureRequest):
         yield
     finally:
         _state["allowed"] = False
+
+
+# Property tests (hypothesis): the same examples on every run, nothing written into the checkout
+# (no example database), and no per-example deadline on a shared 2-core machine.
+try:
+    from hypothesis import settings
+
+    settings.register_profile("lessonkit", database=None, derandomize=True, deadline=None)
+    settings.load_profile("lessonkit")
+except ImportError:  # the property tests skip themselves without hypothesis
+    pass

@@ -9,7 +9,6 @@ frequent tokens). Both twins must load the file and give the same logits.
 from __future__ import annotations
 
 import os
-import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sums
@@ -18,9 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import pytest
 
-from lessonkit import bert_config
 from lessonkit.data import MLM_IGNORE, data_dir, mask_tokens, spoken_text, works
-from lessonkit.text import mlm_tokenizer
+from lessonkit.pretrained import minilm_vocab_path
 
 torch = pytest.importorskip("torch")
 from lessonkit.torch import bert as torch_bert  # noqa: E402
@@ -32,8 +30,15 @@ CHECKPOINT = data_dir() / "checkpoints/bert_mlm_shakespeare.safetensors"
 def shipped():
     if not CHECKPOINT.is_file():
         pytest.skip(f"{CHECKPOINT} is missing: run scripts/train_bert_mlm.py")
-    model, metadata = torch_bert.load_checkpoint(CHECKPOINT)
-    return model, metadata, mlm_tokenizer(metadata)
+    model, tokenizer, extras = torch_bert.load_checkpoint(CHECKPOINT)
+    return model, extras, tokenizer
+
+
+def test_extras_record_the_training_as_json_values(shipped):
+    _, extras, _ = shipped
+    assert isinstance(extras["training"], dict) and extras["training"]["seed"] == 0
+    assert extras["validation_curve"][-1][0] == extras["training_steps"] > 0
+    assert extras["validation_mlm_loss"] < extras["unigram_validation_loss"]  # floats, not text
 
 
 def _training_text(n_chars: int) -> str:
@@ -49,12 +54,12 @@ def _validation_text(n_chars: int) -> str:
 def test_tokenizer_cuts_training_text_as_the_full_minilm_vocabulary(shipped):
     transformers = pytest.importorskip("transformers")
     try:
-        vocab_path = bert_config.minilm_vocab_path()
+        vocab_path = minilm_vocab_path()
     except FileNotFoundError as error:
         pytest.skip(str(error))
-    _, metadata, tokenizer = shipped
+    model, _, tokenizer = shipped
     reference = transformers.BertTokenizer(str(vocab_path), do_lower_case=True)
-    assert tokenizer.vocab_size == metadata_vocab_size(metadata)
+    assert tokenizer.vocab_size == model.config.vocab_size
     text = _training_text(20_000)
     assert tokenizer.tokenize(text) == reference.tokenize(text)
     # New text may be cut into other pieces, but spells the same words and adds no [UNK].
@@ -62,10 +67,6 @@ def test_tokenizer_cuts_training_text_as_the_full_minilm_vocabulary(shipped):
     pieces = reference.tokenize(other)
     assert tokenizer.decode(tokenizer.encode(other)) == " ".join(pieces).replace(" ##", "")
     assert tokenizer.tokenize("to be or [MASK]") == ["to", "be", "or", "[MASK]"]
-
-
-def metadata_vocab_size(metadata: dict[str, str]) -> int:
-    return bert_config.BertConfig.from_json(metadata["config"]).vocab_size
 
 
 @torch.no_grad()
@@ -96,11 +97,9 @@ def test_both_twins_load_it_and_agree(shipped):
     pytest.importorskip("tensorflow")
     from lessonkit.tensorflow import bert as tf_bert
 
-    model, _, tokenizer = shipped
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        tf_model, tf_metadata = tf_bert.load_checkpoint(CHECKPOINT)
-    assert mlm_tokenizer(tf_metadata).vocab == tokenizer.vocab
+    model, extras, tokenizer = shipped
+    tf_model, tf_tokenizer, tf_extras = tf_bert.load_checkpoint(CHECKPOINT)
+    assert tf_tokenizer.vocab == tokenizer.vocab and tf_extras == extras
     batch = tokenizer.encode_batch(["my [MASK] is a king .", "o romeo , romeo !"], 16)
     with torch.no_grad():
         expected, _ = model(batch["input_ids"], attention_mask=batch["attention_mask"])

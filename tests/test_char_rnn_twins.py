@@ -14,13 +14,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from lessonkit import checkpoints  # noqa: E402
-from lessonkit.config import CharRNNConfig  # noqa: E402
+from lessonkit import checkpoints, data  # noqa: E402
 from lessonkit.generation import generate  # noqa: E402
+from lessonkit.models.char_rnn import CharRNNConfig  # noqa: E402
 from lessonkit.tensorflow import char_rnn as tf_char_rnn  # noqa: E402
 from lessonkit.tensorflow import train as tf_train  # noqa: E402
 from lessonkit.tensorflow import weights as tf_weights  # noqa: E402
-from lessonkit.text import CharTokenizer  # noqa: E402
+from lessonkit.text import CharTokenizer, WordTokenizer  # noqa: E402
 from lessonkit.torch import char_rnn as torch_char_rnn  # noqa: E402
 from lessonkit.torch import train as torch_train  # noqa: E402
 from lessonkit.torch import weights as torch_weights  # noqa: E402
@@ -119,13 +119,14 @@ def test_checkpoint_written_by_one_twin_loads_in_the_other(cell, writer, tmp_pat
     pt, tf_model = twins(cell)
     path = tmp_path / "char_rnn.safetensors"
     if writer == "torch":
-        torch_char_rnn.save_checkpoint(pt, tokenizer, path, dtype=np.float32)
-        loaded, loaded_tokenizer = tf_char_rnn.load_checkpoint(path)
+        torch_char_rnn.save_checkpoint(pt, path, tokenizer=tokenizer, dtype=np.float32)
+        loaded, loaded_tokenizer, extras = tf_char_rnn.load_checkpoint(path)
         other = tf_logits
     else:
-        tf_char_rnn.save_checkpoint(tf_model, tokenizer, path, dtype=np.float32)
-        loaded, loaded_tokenizer = torch_char_rnn.load_checkpoint(path)
+        tf_char_rnn.save_checkpoint(tf_model, path, tokenizer=tokenizer, dtype=np.float32)
+        loaded, loaded_tokenizer, extras = torch_char_rnn.load_checkpoint(path)
         other = torch_logits
+    assert extras == {}
     assert loaded.config == pt.config
     assert loaded_tokenizer.to_json() == tokenizer.to_json()
     idx, _ = batch()
@@ -232,16 +233,18 @@ def test_checkpoint_with_missing_key_or_wrong_shape_names_it(framework, tmp_path
     tokenizer = CharTokenizer.from_text("abcdefghijk")
     pt, _ = twins("lstm")
     arrays = torch_weights.to_arrays(pt)
-    metadata = {"config": pt.config.to_json(), "tokenizer": tokenizer.to_json()}
     load = {"torch": torch_char_rnn, "tensorflow": tf_char_rnn}[framework].load_checkpoint
 
+    def write(name, arrays):
+        checkpoints.write(tmp_path / name, arrays, pt.config, "char_rnn.CharRNN", tokenizer)
+
     missing = {k: v for k, v in arrays.items() if k != "rnn.weight_hh_l1"}
-    checkpoints.save(tmp_path / "missing.safetensors", missing, metadata)
+    write("missing.safetensors", missing)
     with pytest.raises(ValueError, match=r"missing keys \['rnn.weight_hh_l1'\]"):
         load(tmp_path / "missing.safetensors")
 
     wrong = {**arrays, "head.bias": np.zeros(12, np.float32)}
-    checkpoints.save(tmp_path / "wrong.safetensors", wrong, metadata)
+    write("wrong.safetensors", wrong)
     with pytest.raises(ValueError, match=r"head.bias has shape \(12,\)"):
         load(tmp_path / "wrong.safetensors")
 
@@ -260,8 +263,47 @@ def test_idx_must_be_two_dimensional():
     with pytest.raises(ValueError, match="idx must be"):
         tf_model(np.zeros(5, dtype=np.int64))
     for model in (pt, tf_model):
-        with pytest.raises(ValueError, match="idx must be"):
+        with pytest.raises(ValueError, match=r"ids must be \(B, T\)"):
             model.step(np.zeros((1, 2, 3), dtype=np.int64))
+
+
+@pytest.mark.parametrize("bad", [-1, 11])
+def test_step_refuses_ids_outside_the_vocabulary_in_both_twins(bad):
+    """Before either framework sees them: no IndexError in torch, no graph error in TensorFlow,
+    and no -1 silently read as the last id."""
+    pt, tf_model = twins("lstm")
+    for model in (pt, tf_model):
+        with pytest.raises(ValueError, match=r"ids must be in \[0, 11\)"):
+            model.step(np.array([[1, bad, 2]]))
+
+
+def test_shipped_word_model_loads_in_tensorflow_with_its_word_tokenizer():
+    """The lab's word-level checkpoint: the TF twin rebuilds whatever tokenizer the file holds."""
+    model, tokenizer, _ = tf_char_rnn.load_checkpoint(
+        data.data_dir() / "checkpoints" / "word_rnn.safetensors"
+    )
+    assert isinstance(tokenizer, WordTokenizer)
+    assert model.config.vocab_size == tokenizer.vocab_size
+    logits, _ = model.step(np.array([tokenizer.encode("to be or not")]))
+    assert logits.shape == (1, tokenizer.vocab_size) and np.isfinite(logits).all()
+
+
+def test_tf_state_dict_swaps_the_gru_gate_blocks_and_loads_back():
+    """Keras orders a GRU's gates (z, r, h), torch (r, z, n): the TF model's torch-layout
+    ``state_dict()`` swaps the first two blocks, and ``load_state_dict`` swaps them back."""
+    pt, tf_model = twins("gru", n_layers=1)
+    C = pt.config.d_model
+    torch_ih = torch_weights.to_arrays(pt)["rnn.weight_ih_l0"]  # (3C, in): r, z, n
+    keras_kernel = np.asarray(tf_model.rnn[0].cell.kernel)  # (in, 3C): z, r, h
+    np.testing.assert_array_equal(keras_kernel[:, :C], torch_ih[C : 2 * C].T)  # z
+    np.testing.assert_array_equal(keras_kernel[:, C : 2 * C], torch_ih[:C].T)  # r
+    np.testing.assert_array_equal(keras_kernel[:, 2 * C :], torch_ih[2 * C :].T)  # n = h
+    state = tf_model.state_dict()
+    np.testing.assert_array_equal(state["rnn.weight_ih_l0"], torch_ih)
+    fresh = tf_char_rnn.CharRNN(pt.config)
+    fresh.load_state_dict(state)
+    for key, value in fresh.state_dict().items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
 
 
 def test_tf_model_rebuilds_from_its_keras_config():

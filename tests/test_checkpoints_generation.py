@@ -8,15 +8,44 @@ from lessonkit.generation import generate, generate_text
 from lessonkit.text import CharTokenizer
 
 
-def test_save_load_round_trip_with_metadata_and_float16(tmp_path):
+def test_write_read_round_trip_with_config_tokenizer_extras_and_float16(tmp_path):
+    from lessonkit.models.char_rnn import CharRNNConfig
+
     arrays = {"a.weight": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.array([1, 2])}
-    path = checkpoints.save(tmp_path / "m.safetensors", arrays, {"config": "{}"}, dtype=np.float16)
-    loaded, metadata = checkpoints.load(path)
-    assert metadata == {"config": "{}"}
+    config = CharRNNConfig(vocab_size=3, d_embed=2, d_model=4, n_layers=1)
+    tokenizer = CharTokenizer(["a", "b", "c"])
+    path = checkpoints.write(
+        tmp_path / "m.safetensors", arrays, config, "char_rnn.Unlisted", tokenizer,
+        {"labels": ["x", "y"], "accuracy": 0.5}, dtype=np.float16,
+    )  # fmt: skip
+    found = checkpoints.read(path)
+    assert found.config == config and found.model == "char_rnn.Unlisted"
+    assert found.tokenizer.chars == ["a", "b", "c"]
+    assert found.extras == {"labels": ["x", "y"], "accuracy": 0.5}
+    loaded = found.arrays
     assert (
         loaded["a.weight"].dtype == np.float32 and (loaded["a.weight"] == arrays["a.weight"]).all()
     )
     assert loaded["b"].dtype == arrays["b"].dtype
+
+
+def test_a_file_of_another_project_or_without_our_fields_is_refused_by_name(tmp_path):
+    from safetensors.numpy import save_file
+
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": np.zeros(2, np.float32)}, str(foreign), metadata={"format": "pt"})
+    with pytest.raises(ValueError, match=r"foreign.safetensors is not a lessonkit checkpoint"):
+        checkpoints.read(foreign)
+    partial = tmp_path / "partial.safetensors"
+    save_file({"w": np.zeros(2, np.float32)}, str(partial), metadata={"format": checkpoints.FORMAT})
+    with pytest.raises(ValueError, match=r"partial.safetensors has no 'config'"):
+        checkpoints.read(partial)
+    bad_config = tmp_path / "bad_config.safetensors"
+    metadata = {"format": checkpoints.FORMAT, "config": '{"class": "Nope"}', "model": "gpt2.GPT2",
+                "extras": "{}"}  # fmt: skip
+    save_file({"w": np.zeros(2, np.float32)}, str(bad_config), metadata=metadata)
+    with pytest.raises(ValueError, match=r"bad_config.safetensors: unknown config class 'Nope'"):
+        checkpoints.read(bad_config)
 
 
 def test_check_state_dict_names_every_problem():
@@ -32,8 +61,8 @@ def test_check_state_dict_names_every_problem():
 def test_a_file_that_is_not_safetensors_is_rejected(tmp_path):
     path = tmp_path / "model.safetensors"
     path.write_bytes(b"\x80\x04not a safetensors file")
-    with pytest.raises(ValueError, match="not a readable safetensors"):
-        checkpoints.load(path)
+    with pytest.raises(ValueError, match="model.safetensors is not a safetensors file"):
+        checkpoints.read(path)
 
 
 class BigramModel:

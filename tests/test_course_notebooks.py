@@ -12,7 +12,6 @@ import pytest
 
 from lessonkit import data, exercises
 from lessonkit.exercises import Feedback
-from lessonkit.gpt2_config import SHAKESPEARE_CHECKPOINT, SHAKESPEARE_SHA256
 from lessonkit.text import GPT2_FILES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -115,7 +114,6 @@ def test_manifest_agrees_with_the_hashes_the_loaders_check():
         assert manifest[f"shakespeare/{work.name}.txt"] == work.sha256
     for name, digest in GPT2_FILES.items():
         assert manifest[f"gpt2/{name}"] == digest
-    assert manifest[SHAKESPEARE_CHECKPOINT] == SHAKESPEARE_SHA256
 
 
 def test_check_bundle_reports_altered_missing_and_unlisted_files(tmp_path, monkeypatch):

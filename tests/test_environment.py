@@ -28,7 +28,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # What Colab has shipped recently (2025-2026 runtimes): our ranges must accept these.
 COLAB_LIKE = {"torch": ["2.9.0", "2.10.0"], "tensorflow": ["2.19.0", "2.20.0"]}
 # Tools that only the test suite uses: Binder leaves them out.
-TEST_ONLY = {"nbval", "pytest", "ruff", "playwright"}
+TEST_ONLY = {"nbval", "pytest", "ruff", "playwright", "hypothesis"}
 PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 

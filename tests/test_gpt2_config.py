@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from lessonkit.gpt2_config import (
+from lessonkit.models.gpt2 import (
     GPT2Config,
     WithoutCache,
     check_cache,

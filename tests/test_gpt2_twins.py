@@ -18,6 +18,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # oneDNN reorders float sum
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
@@ -25,7 +26,7 @@ transformers = pytest.importorskip("transformers")
 
 from lessonkit import checkpoints  # noqa: E402
 from lessonkit.generation import generate  # noqa: E402
-from lessonkit.gpt2_config import (  # noqa: E402
+from lessonkit.models.gpt2 import (  # noqa: E402
     GPT2Config,
     WithoutCache,
     hf_arrays_to_ours,
@@ -34,6 +35,7 @@ from lessonkit.gpt2_config import (  # noqa: E402
 )
 from lessonkit.tensorflow import gpt2 as tf_gpt2  # noqa: E402
 from lessonkit.tensorflow import weights as tf_weights  # noqa: E402
+from lessonkit.text import GPT2Tokenizer  # noqa: E402
 from lessonkit.torch import gpt2 as torch_gpt2  # noqa: E402
 from lessonkit.torch import weights as torch_weights  # noqa: E402
 
@@ -242,15 +244,17 @@ def test_cached_and_uncached_generation_and_both_twins_agree(tiny):
 def test_checkpoint_written_by_one_twin_loads_in_the_other(tiny, writer, tmp_path):
     hf, pt, tf_model, _ = tiny
     path = tmp_path / "gpt2.safetensors"
+    gpt2_tokenizer = GPT2Tokenizer.from_data()
     if writer == "torch":
-        torch_gpt2.save_checkpoint(pt, path)
-        loaded, tokenizer = tf_gpt2.load_checkpoint(path)
+        torch_gpt2.save_checkpoint(pt, path, tokenizer=gpt2_tokenizer)
+        loaded, tokenizer, _ = tf_gpt2.load_checkpoint(path)
         logits = tf_logits
     else:
-        tf_gpt2.save_checkpoint(tf_model, path)
-        loaded, tokenizer = torch_gpt2.load_checkpoint(path)
+        tf_gpt2.save_checkpoint(tf_model, path, tokenizer=gpt2_tokenizer)
+        loaded, tokenizer, _ = torch_gpt2.load_checkpoint(path)
         logits = torch_logits
-    assert loaded.config == pt.config and tokenizer.vocab_size == 50257
+    assert loaded.config == pt.config and isinstance(tokenizer, GPT2Tokenizer)
+    assert tokenizer.merges == gpt2_tokenizer.merges  # the tokenizer came from the file
     idx = np.random.default_rng(4).integers(0, 97, (2, 10))
     np.testing.assert_allclose(logits(loaded, idx), hf_logits(hf, idx), atol=ATOL_SMALL, rtol=0)
 
@@ -300,7 +304,7 @@ def test_a_cache_from_another_model_is_refused(tiny, framework, other, message):
 @pytest.mark.parametrize("framework", ["torch", "tensorflow"])
 def test_a_checkpoint_with_a_missing_or_misshaped_key_is_refused(tiny, framework, tmp_path):
     _, _, _, folder = tiny
-    arrays, metadata = checkpoints.load(f"{folder}/model.safetensors")
+    arrays = checkpoints.read_arrays(f"{folder}/model.safetensors")
     load = torch_gpt2.from_pretrained if framework == "torch" else tf_gpt2.from_pretrained
     for name, change in {
         "missing": lambda a: a.pop("transformer.h.1.mlp.c_fc.bias"),
@@ -311,7 +315,7 @@ def test_a_checkpoint_with_a_missing_or_misshaped_key_is_refused(tiny, framework
         (broken / "config.json").write_text((Path(folder) / "config.json").read_text())
         damaged = dict(arrays)
         change(damaged)
-        checkpoints.save(broken / "model.safetensors", damaged, metadata)
+        save_file(damaged, str(broken / "model.safetensors"))
         expected = (
             "missing keys.*h.1.mlp.c_fc.bias"
             if name == "missing"
@@ -326,7 +330,7 @@ def test_offline_from_pretrained_warns_once_and_falls_back_to_the_bundled_model(
 ):
     import huggingface_hub
 
-    from lessonkit.gpt2_config import shakespeare_checkpoint
+    from lessonkit.pretrained import shakespeare_checkpoint
 
     try:
         shakespeare_checkpoint()
@@ -335,12 +339,10 @@ def test_offline_from_pretrained_warns_once_and_falls_back_to_the_bundled_model(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))  # nothing cached
     with pytest.warns(
-        UserWarning, match=r"offline \(HF_HUB_OFFLINE is set\).*bundled Shakespeare"
+        UserWarning, match=r"offline \(HF_HUB_OFFLINE is set\).*bundled Shakespeare GPT"
     ) as record:
         model, tokenizer = torch_gpt2.from_pretrained("gpt2")
     assert len(record) == 1
-    assert (
-        "Shakespeare" in model.source and model.config.vocab_size == tokenizer.vocab_size == 50257
-    )
+    assert "Shakespeare" in model.source and model.config.vocab_size == tokenizer.vocab_size
     with pytest.raises(ValueError, match="unknown GPT-2 size"):
         torch_gpt2.from_pretrained("gpt3")

@@ -78,7 +78,6 @@ def test_same_seed_same_draws_different_seed_different_draws():
         ({"temperature": float("inf")}, "temperature"),
         ({"top_k": 0}, "top_k"),
         ({"top_k": 7}, "top_k"),
-        ({"top_k": 2.5}, "top_k"),
         ({"top_p": 0.0}, "top_p"),
         ({"top_p": 1.5}, "top_p"),
         ({"top_p": float("nan")}, "top_p"),

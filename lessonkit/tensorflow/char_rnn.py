@@ -3,34 +3,25 @@
 The Keras 3 twin of ``lessonkit.torch.char_rnn``: the same config, sublayer names, methods and
 checkpoint keys, so a file written by either twin loads in the other and gives the same logits.
 
-Two facts of the mapping to PyTorch's weights (see :meth:`CharRNN.state_dict`):
-
-- Keras stores ``kernel`` (in, gates * C) and ``recurrent_kernel`` (C, gates * C), the transposes
-  of torch's ``weight_ih`` and ``weight_hh``. LSTM gates are in the same order (i, f, g, o) in both;
-  GRU gates are (z, r, h) in Keras and (r, z, n) in torch, so the blocks are reordered.
-- A Keras LSTM has one bias where torch has two that are only ever added: ``state_dict()`` writes
-  their sum as ``bias_ih`` and zeros as ``bias_hh`` (the same function, another split). Training
-  differs slightly: torch's Adam moves each of the two biases, so their sum can move twice as far
-  per step. A Keras GRU (``reset_after=True``, as torch computes it) keeps both biases, as the rows
-  of a (2, 3C) array.
+The weights map to PyTorch's by the generic walker of :mod:`lessonkit.tensorflow.weights`: the
+recurrent layers are the list ``rnn``, so they read as torch's multi-layer ``rnn`` (keys
+``rnn.weight_ih_l0``, ...). A Keras LSTM has one bias where torch has two that are only ever added,
+so training differs slightly: torch's Adam moves each of the two, so their sum can move twice as
+far per step.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checkpoints
-from ..config import CharRNNConfig
-from ..text import CharTokenizer
-from .weights import from_arrays, to_arrays
-
-_GRU_ORDER = (1, 0, 2)  # torch (r, z, n) <-> Keras (z, r, h): swapping the first two blocks
+from .. import checks
+from ..models.char_rnn import CharRNNConfig
+from .weights import TorchLayout, load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
 
 
 def _uniform(bound: float) -> keras.initializers.Initializer:
@@ -43,14 +34,8 @@ def _sum_of_two_uniforms(bound: float):
     return lambda shape, dtype=None: first(shape, dtype) + second(shape, dtype)
 
 
-def _swap_gru_blocks(array: np.ndarray, axis: int) -> np.ndarray:
-    """Reorder the three gate blocks of a GRU weight along ``axis`` (its own inverse)."""
-    blocks = np.split(array, 3, axis=axis)
-    return np.concatenate([blocks[i] for i in _GRU_ORDER], axis=axis)
-
-
 @keras.saving.register_keras_serializable(package="lessonkit")
-class CharRNN(keras.Model):
+class CharRNN(TorchLayout, keras.Model):
     """Embedding -> ``n_layers`` LSTM or GRU layers -> Dense head over the vocabulary.
 
     The recurrent state has torch's layout: an LSTM's is a tuple ``(h, c)``, each
@@ -140,9 +125,7 @@ class CharRNN(keras.Model):
     def step(self, ids: np.ndarray, state=None):
         """Generation contract: NumPy ``ids`` (B, T) -> (NumPy logits (B, V) of the last position,
         state); the prompt is read once, then each new token is one compiled call."""
-        ids = np.asarray(ids)
-        if ids.ndim != 2:
-            raise ValueError(f"idx must be (B, T), got shape {ids.shape}")
+        ids = checks.token_ids(ids, self.config.vocab_size)
         if state is None:
             zeros = tf.zeros((self.config.n_layers, ids.shape[0], self.config.d_model))
             state = (zeros, zeros) if self.config.cell == "lstm" else zeros
@@ -153,49 +136,6 @@ class CharRNN(keras.Model):
         logits, state = self.run(idx, state, training=False)
         return logits[:, -1], state  # (B, V)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """The weights as NumPy arrays under torch's ``state_dict`` keys and layouts."""
-        lstm = self.config.cell == "lstm"
-        arrays = {"embedding.weight": np.asarray(self.embedding.embeddings)}
-        for k, layer in enumerate(self.rnn):
-            kernel = np.asarray(layer.cell.kernel)  # (in, gates * C)
-            recurrent = np.asarray(layer.cell.recurrent_kernel)  # (C, gates * C)
-            bias = np.asarray(layer.cell.bias)  # LSTM (4C,); GRU (2, 3C)
-            if lstm:
-                bias_ih, bias_hh = bias, np.zeros_like(bias)
-            else:
-                kernel, recurrent = _swap_gru_blocks(kernel, 1), _swap_gru_blocks(recurrent, 1)
-                bias_ih, bias_hh = _swap_gru_blocks(bias, 1)
-            arrays[f"rnn.weight_ih_l{k}"] = kernel.T  # (gates * C, in)
-            arrays[f"rnn.weight_hh_l{k}"] = recurrent.T  # (gates * C, C)
-            arrays[f"rnn.bias_ih_l{k}"] = bias_ih
-            arrays[f"rnn.bias_hh_l{k}"] = bias_hh
-        arrays["head.weight"] = np.asarray(self.head.kernel).T  # (V, C)
-        arrays["head.bias"] = np.asarray(self.head.bias)
-        return arrays
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
-        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
-        expected = {key: value.shape for key, value in self.state_dict().items()}
-        checkpoints.check_state_dict(expected, arrays, "state dict")
-        lstm = self.config.cell == "lstm"
-        self.embedding.embeddings.assign(arrays["embedding.weight"])
-        for k, layer in enumerate(self.rnn):
-            kernel = np.asarray(arrays[f"rnn.weight_ih_l{k}"]).T  # (in, gates * C)
-            recurrent = np.asarray(arrays[f"rnn.weight_hh_l{k}"]).T  # (C, gates * C)
-            bias_ih = np.asarray(arrays[f"rnn.bias_ih_l{k}"])
-            bias_hh = np.asarray(arrays[f"rnn.bias_hh_l{k}"])
-            if lstm:
-                bias = bias_ih + bias_hh  # (4C,)
-            else:
-                kernel, recurrent = _swap_gru_blocks(kernel, 1), _swap_gru_blocks(recurrent, 1)
-                bias = _swap_gru_blocks(np.stack([bias_ih, bias_hh]), 1)  # (2, 3C)
-            layer.cell.kernel.assign(kernel)
-            layer.cell.recurrent_kernel.assign(recurrent)
-            layer.cell.bias.assign(bias)
-        self.head.kernel.assign(np.asarray(arrays["head.weight"]).T)  # (C, V)
-        self.head.bias.assign(arrays["head.bias"])
-
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "config": dataclasses.asdict(self.config)}
 
@@ -203,19 +143,3 @@ class CharRNN(keras.Model):
     def from_config(cls, config: dict[str, Any]) -> CharRNN:
         config = dict(config)
         return cls(CharRNNConfig(**config.pop("config")), **config)
-
-
-def save_checkpoint(model: CharRNN, tokenizer: CharTokenizer, path: str | Path, dtype=None) -> Path:
-    """Weights, config and vocabulary in one safetensors file (``dtype=np.float16`` halves it)."""
-    metadata = {"config": model.config.to_json(), "tokenizer": tokenizer.to_json()}
-    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
-
-
-def load_checkpoint(path: str | Path) -> tuple[CharRNN, CharTokenizer]:
-    """Rebuild the model and its tokenizer from a file written by either twin."""
-    arrays, metadata = checkpoints.load(path)
-    config = CharRNNConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    tokenizer = CharTokenizer.from_json(checkpoints.metadata_field(metadata, "tokenizer", path))
-    model = CharRNN(config)
-    from_arrays(model, arrays, what=str(path))
-    return model, tokenizer

@@ -13,9 +13,9 @@ and cache length), so generating a token costs one call.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +23,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checkpoints
-from ..gpt2_config import (
-    GPT2Config,
-    check_cache,
-    check_ids,
-    check_length,
-    pretrained_arrays,
-    shakespeare_checkpoint,
-)
+from ..models.gpt2 import GPT2Config, check_cache, check_ids, check_length
+from ..pretrained import pretrained_arrays, shakespeare_checkpoint
 from ..text import GPT2Tokenizer
-from .weights import from_arrays, to_arrays
+from .weights import TorchLayout, from_arrays, load_checkpoint, save_checkpoint, weight_of  # noqa: F401
 
 
 def _normal(std: float) -> keras.initializers.Initializer:
@@ -128,7 +121,7 @@ class Block(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class GPT2(keras.Model):
+class GPT2(TorchLayout, keras.Model):
     """GPT-2: embeddings, ``n_layers`` blocks ``h``, ``ln_f``, output tied to ``wte``."""
 
     def __init__(self, config: GPT2Config, **kwargs: Any):
@@ -220,42 +213,7 @@ class GPT2(keras.Model):
 
     def weight(self, key: str) -> np.ndarray:
         """One weight as NumPy, by its checkpoint key (``"h.0.attn.c_attn.weight"``)."""
-        variables = self._variables()
-        if key not in variables:
-            raise ValueError(f"no weight {key!r}; keys look like 'wte.weight', 'h.0.ln_1.bias'")
-        return np.asarray(variables[key])
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """The weights as NumPy arrays under the PyTorch twin's (Hugging Face) keys and layouts."""
-        return {key: np.asarray(variable) for key, variable in self._variables().items()}
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
-        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
-        variables = self._variables()
-        expected = {key: tuple(variable.shape) for key, variable in variables.items()}
-        checkpoints.check_state_dict(expected, arrays, "state dict")
-        for key, variable in variables.items():
-            variable.assign(arrays[key])
-
-    def _variables(self) -> dict[str, Any]:
-        """Every Keras variable under its key in the PyTorch twin's state_dict (no copies)."""
-        variables = {"wte.weight": self.wte.embeddings, "wpe.weight": self.wpe.embeddings}
-        for i, block in enumerate(self.h):
-            variables |= {
-                f"h.{i}.ln_1.weight": block.ln_1.gamma,
-                f"h.{i}.ln_1.bias": block.ln_1.beta,
-                f"h.{i}.attn.c_attn.weight": block.attn.c_attn.weight,
-                f"h.{i}.attn.c_attn.bias": block.attn.c_attn.bias,
-                f"h.{i}.attn.c_proj.weight": block.attn.c_proj.weight,
-                f"h.{i}.attn.c_proj.bias": block.attn.c_proj.bias,
-                f"h.{i}.ln_2.weight": block.ln_2.gamma,
-                f"h.{i}.ln_2.bias": block.ln_2.beta,
-                f"h.{i}.mlp.c_fc.weight": block.mlp.c_fc.weight,
-                f"h.{i}.mlp.c_fc.bias": block.mlp.c_fc.bias,
-                f"h.{i}.mlp.c_proj.weight": block.mlp.c_proj.weight,
-                f"h.{i}.mlp.c_proj.bias": block.mlp.c_proj.bias,
-            }
-        return variables | {"ln_f.weight": self.ln_f.gamma, "ln_f.bias": self.ln_f.beta}
+        return weight_of(self, key)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "config": dataclasses.asdict(self.config)}
@@ -266,36 +224,20 @@ class GPT2(keras.Model):
         return cls(GPT2Config(**config.pop("config")), **config)
 
 
-def save_checkpoint(model: GPT2, path: str | Path, dtype=None) -> Path:
-    """Weights and config in one safetensors file (``dtype=np.float16`` halves it). The tokenizer
-    is GPT-2's own (``GPT2Tokenizer.from_data()``); the tied output matrix is stored once, as wte."""
-    metadata = {"config": model.config.to_json(), "tokenizer": "gpt2", "source": model.source}
-    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
-
-
-def load_checkpoint(path: str | Path) -> tuple[GPT2, GPT2Tokenizer]:
-    """Rebuild a model written by either twin, with GPT-2's tokenizer."""
-    arrays, metadata = checkpoints.load(path)
-    config = GPT2Config.from_json(checkpoints.metadata_field(metadata, "config", path))
-    model = GPT2(config)
-    from_arrays(model, arrays, what=str(path))
-    model.source = metadata.get("source", str(path))
-    return model, GPT2Tokenizer.from_data()
-
-
-def from_pretrained(name_or_path: str | Path = "gpt2") -> tuple[GPT2, GPT2Tokenizer]:
+def from_pretrained(name_or_path: str | Path = "gpt2", device: str | None = None):
     """Released GPT-2 weights (``"gpt2"``, ``"gpt2-medium"``, ...) from the Hugging Face hub, or a
     local folder in Hugging Face's layout, in this twin; with GPT-2's tokenizer.
 
     Offline (``HF_HUB_OFFLINE=1``, or no network and nothing cached) it warns in one line and
-    returns the bundled small GPT-2 trained on Shakespeare instead. ``model.source`` says which.
+    returns the bundled small GPT trained on Shakespeare, with its own tokenizer, instead.
+    ``model.source`` says which.
     """
     found = pretrained_arrays(name_or_path)
     if found is None:
-        return load_checkpoint(shakespeare_checkpoint())
+        model, tokenizer, _ = load_checkpoint(shakespeare_checkpoint(), device)
+        return model, tokenizer
     config, arrays, source = found
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with tf.device(device) if device is not None else contextlib.nullcontext():
         model = GPT2(config)
         from_arrays(model, arrays, what=source)
     model.source = source

@@ -8,48 +8,30 @@ checkpoint keys, so a file written by either twin loads in the other and gives t
   torch's packed sequences do.
 - Keras GRU weights are the transposes of torch's, with the gate blocks (z, r, h) where torch has
   (r, z, n); with ``reset_after=True`` Keras keeps torch's two biases as the rows of a (2, 3C)
-  array (see ``lessonkit.tensorflow.char_rnn``).
+  array. Sublayers are named as the torch twin's attributes (``encoder.rnn``, ``decoder.cell``,
+  ...), so the generic walker of ``lessonkit.tensorflow.weights`` gives torch's keys.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checkpoints, dates
-from ..generation import generate
-from ..seq2seq_config import Seq2SeqConfig
-from .char_rnn import _swap_gru_blocks, _uniform
-from .weights import from_arrays, to_arrays
-
-
-def _gru_to_torch(cell) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A Keras GRU cell's variables as torch's ``(weight_ih, weight_hh, bias_ih, bias_hh)``."""
-    kernel = _swap_gru_blocks(np.asarray(cell.kernel), 1)  # (in, 3C)
-    recurrent = _swap_gru_blocks(np.asarray(cell.recurrent_kernel), 1)  # (C, 3C)
-    bias_ih, bias_hh = _swap_gru_blocks(np.asarray(cell.bias), 1)  # each (3C,)
-    return kernel.T, recurrent.T, bias_ih, bias_hh
-
-
-def _gru_from_torch(cell, weight_ih, weight_hh, bias_ih, bias_hh) -> None:
-    cell.kernel.assign(_swap_gru_blocks(np.asarray(weight_ih).T, 1))  # (in, 3C)
-    cell.recurrent_kernel.assign(_swap_gru_blocks(np.asarray(weight_hh).T, 1))  # (C, 3C)
-    cell.bias.assign(_swap_gru_blocks(np.stack([bias_ih, bias_hh]), 1))  # (2, 3C)
+from .. import dates
+from ..models.seq2seq import Seq2SeqConfig, Translator, check_source
+from .weights import TorchLayout, load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
 
 
 def _gru_kwargs(d_model: int) -> dict[str, Any]:
     """torch's GRU semantics (reset gate after the recurrent product) and initialization."""
     bound = 1 / d_model**0.5
-    return {
-        "reset_after": True,
-        "kernel_initializer": _uniform(bound),
-        "recurrent_initializer": _uniform(bound),
-        "bias_initializer": _uniform(bound),
+    return {"reset_after": True} | {
+        f"{name}_initializer": keras.initializers.RandomUniform(-bound, bound)
+        for name in ("kernel", "recurrent", "bias")
     }
 
 
@@ -167,8 +149,9 @@ class Decoder(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class Seq2Seq(keras.Model):
-    """Encoder -> bridge (the decoder's first state) -> decoder, plain or with attention."""
+class Seq2Seq(Translator, TorchLayout, keras.Model):
+    """Encoder -> bridge (the decoder's first state) -> decoder, plain or with attention;
+    ``greedy_decode``, ``translate`` and ``translate_batch`` come from :class:`Translator`."""
 
     def __init__(self, config: Seq2SeqConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -214,13 +197,7 @@ class Seq2Seq(keras.Model):
 
     def initial_state(self, src: np.ndarray) -> tuple:
         """The state the generation loop starts from: ``(hidden, states, mask, projected_keys)``."""
-        src = np.asarray(src)
-        if src.ndim != 2 or bool(((src != dates.PAD_ID).sum(1) == 0).any()):
-            raise ValueError("src must be (B, S) with at least one character in every row")
-        if src.shape[1] > self.config.max_len:
-            raise ValueError(
-                f"the source has {src.shape[1]} characters; the model reads at most {self.config.max_len}"
-            )
+        src = check_source(src, self.config)
         states, hidden, mask = self._start_fn(tf.constant(src, tf.int32))
         projected = self.decoder.attention.key_proj(states) if self.config.attention else None
         return hidden, states, mask, projected
@@ -247,95 +224,6 @@ class Seq2Seq(keras.Model):
             return logits.numpy(), state
         return logits.numpy(), state, weights.numpy()
 
-    def greedy_decode(
-        self, src: np.ndarray, max_new_tokens: int = dates.ISO_LEN + 1
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Greedy answers for ``src`` (B, S): ``(ids (B, T_out), alignment (B, T_out, S))``,
-        through the course's one generation loop; rows are cut after their end marker by
-        :func:`lessonkit.dates.decode_target`."""
-        src = np.asarray(src)
-        start = np.full((src.shape[0], 1), dates.START_ID, dtype=np.int64)
-        ids, attention = generate(
-            self,
-            start,
-            max_new_tokens,
-            top_k=1,
-            stop_id=dates.END_ID,
-            state=self.initial_state(src),
-            return_attention=True,
-        )
-        return ids, np.stack(attention, axis=1)  # (B, T_out), (B, T_out, S)
-
-    def translate(self, text: str) -> tuple[str, np.ndarray, list[str], list[str]]:
-        """One text -> ``(answer, alignment (T_out, S), source chars, output chars)``, the
-        alignment cut to the characters written (end marker included) and the real source."""
-        src = np.array([dates.encode_source(text, self.config.max_len)])  # (1, S)
-        ids, attention = self.greedy_decode(src)
-        ids = ids[0].tolist()
-        n = ids.index(dates.END_ID) + 1 if dates.END_ID in ids else len(ids)
-        out_chars = [dates.TARGET_VOCAB[i] for i in ids[:n]]
-        return dates.decode_target(ids), attention[0, :n], list(text), out_chars
-
-    def translate_batch(self, texts: list[str], batch_size: int = 256) -> list[str]:
-        """Greedy answers for many texts, ``batch_size`` at a time."""
-        answers = []
-        for i in range(0, len(texts), batch_size):
-            src = dates.encode_sources(texts[i : i + batch_size], self.config.max_len)
-            ids, _ = self.greedy_decode(src)
-            answers += [dates.decode_target(row) for row in ids]
-        return answers
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """The weights as NumPy arrays under torch's ``state_dict`` keys and layouts."""
-        encoder, decoder = self.encoder, self.decoder
-        arrays = {"encoder.embedding.weight": np.asarray(encoder.embedding.embeddings)}
-        for suffix, layer in (
-            ("", encoder.rnn.forward_layer),
-            ("_reverse", encoder.rnn.backward_layer),
-        ):
-            names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-            for name, array in zip(names, _gru_to_torch(layer.cell), strict=True):
-                arrays[f"encoder.rnn.{name}{suffix}"] = array
-        arrays["bridge.weight"] = np.asarray(self.bridge.kernel).T  # (C, 2C)
-        arrays["bridge.bias"] = np.asarray(self.bridge.bias)
-        arrays["decoder.embedding.weight"] = np.asarray(decoder.embedding.embeddings)
-        if self.config.attention:
-            for name in ("query_proj", "key_proj", "energy"):
-                kernel = getattr(decoder.attention, name).kernel
-                arrays[f"decoder.attention.{name}.weight"] = np.asarray(kernel).T  # (out, in)
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        for name, array in zip(names, _gru_to_torch(decoder.cell), strict=True):
-            arrays[f"decoder.cell.{name}"] = array
-        arrays["decoder.head.weight"] = np.asarray(decoder.head.kernel).T  # (V, C or 3C)
-        arrays["decoder.head.bias"] = np.asarray(decoder.head.bias)
-        return arrays
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
-        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
-        expected = {key: value.shape for key, value in self.state_dict().items()}
-        checkpoints.check_state_dict(expected, arrays, "state dict")
-        a = {key: np.asarray(value, dtype=np.float32) for key, value in arrays.items()}
-        encoder, decoder = self.encoder, self.decoder
-        encoder.embedding.embeddings.assign(a["encoder.embedding.weight"])
-        for suffix, layer in (
-            ("", encoder.rnn.forward_layer),
-            ("_reverse", encoder.rnn.backward_layer),
-        ):
-            names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-            _gru_from_torch(layer.cell, *(a[f"encoder.rnn.{n}{suffix}"] for n in names))
-        self.bridge.kernel.assign(a["bridge.weight"].T)  # (2C, C)
-        self.bridge.bias.assign(a["bridge.bias"])
-        decoder.embedding.embeddings.assign(a["decoder.embedding.weight"])
-        if self.config.attention:
-            for name in ("query_proj", "key_proj", "energy"):
-                getattr(decoder.attention, name).kernel.assign(
-                    a[f"decoder.attention.{name}.weight"].T
-                )
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        _gru_from_torch(decoder.cell, *(a[f"decoder.cell.{n}"] for n in names))
-        decoder.head.kernel.assign(a["decoder.head.weight"].T)  # (C or 3C, V)
-        decoder.head.bias.assign(a["decoder.head.bias"])
-
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "config": dataclasses.asdict(self.config)}
 
@@ -343,22 +231,3 @@ class Seq2Seq(keras.Model):
     def from_config(cls, config: dict[str, Any]) -> Seq2Seq:
         config = dict(config)
         return cls(Seq2SeqConfig(**config.pop("config")), **config)
-
-
-def save_checkpoint(
-    model: Seq2Seq, path: str | Path, dtype=None, metadata: dict[str, str] | None = None
-) -> Path:
-    """Weights and config in one safetensors file (``dtype=np.float16`` halves it); extra
-    ``metadata`` strings (a measured accuracy, say) travel with it."""
-    return checkpoints.save(
-        path, to_arrays(model), {"config": model.config.to_json(), **(metadata or {})}, dtype=dtype
-    )
-
-
-def load_checkpoint(path: str | Path) -> tuple[Seq2Seq, dict[str, str]]:
-    """Rebuild the model from a file written by either twin: ``(model, metadata)``."""
-    arrays, metadata = checkpoints.load(path)
-    config = Seq2SeqConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    model = Seq2Seq(config)
-    from_arrays(model, arrays, what=str(path))
-    return model, metadata

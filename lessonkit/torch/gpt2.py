@@ -5,7 +5,7 @@ Token embedding ``wte`` plus position embedding ``wpe``, then ``n_layers`` pre-n
 residual), a final ``ln_f``, and scores over the vocabulary from the token embedding again (tied
 weights). Linear layers are GPT-2's ``Conv1D``: weights stored (in, out). The weight keys are Hugging
 Face's ``GPT2Model`` keys (``h.0.attn.c_attn.weight``, ...), so released weights load by walking
-their keys (see :mod:`lessonkit.gpt2_config`).
+their keys (see :mod:`lessonkit.models.gpt2`).
 
 Generation goes through :func:`lessonkit.generation.generate` with :meth:`GPT2.step` and a KV cache:
 per layer a ``(keys, values)`` pair, each ``(B, n_heads, S, head_dim)``, the same layout as the
@@ -15,7 +15,6 @@ TensorFlow twin. The prompt is read once; each new token then costs one position
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import checkpoints
-from ..gpt2_config import (
-    GPT2Config,
-    check_cache,
-    check_ids,
-    check_length,
-    pretrained_arrays,
-    shakespeare_checkpoint,
-)
+from ..models.gpt2 import GPT2Config, check_cache, check_ids, check_length
+from ..pretrained import pretrained_arrays, shakespeare_checkpoint
 from ..text import GPT2Tokenizer
-from .weights import from_arrays, to_arrays
+from .weights import from_arrays, load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
 
 KVCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
@@ -200,41 +192,20 @@ class GPT2(nn.Module):
         return last, state
 
 
-def save_checkpoint(model: GPT2, path: str | Path, dtype=None) -> Path:
-    """Weights and config in one safetensors file (``dtype=np.float16`` halves it). The tokenizer
-    is GPT-2's own (``GPT2Tokenizer.from_data()``); the tied output matrix is stored once, as wte."""
-    metadata = {"config": model.config.to_json(), "tokenizer": "gpt2", "source": model.source}
-    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
-
-
-def load_checkpoint(
-    path: str | Path, device: str | torch.device = "cpu"
-) -> tuple[GPT2, GPT2Tokenizer]:
-    """Rebuild a model written by either twin, with GPT-2's tokenizer."""
-    arrays, metadata = checkpoints.load(path)
-    config = GPT2Config.from_json(checkpoints.metadata_field(metadata, "config", path))
-    model = GPT2(config).to(device)
-    from_arrays(model, arrays, what=str(path))
-    model.source = metadata.get("source", str(path))
-    return model.eval(), GPT2Tokenizer.from_data()
-
-
-def from_pretrained(
-    name_or_path: str | Path = "gpt2", device: str | torch.device = "cpu"
-) -> tuple[GPT2, GPT2Tokenizer]:
+def from_pretrained(name_or_path: str | Path = "gpt2", device: str | torch.device | None = None):
     """Released GPT-2 weights (``"gpt2"``, ``"gpt2-medium"``, ...) from the Hugging Face hub, or a
     local folder in Hugging Face's layout, in this twin; with GPT-2's tokenizer.
 
     Offline (``HF_HUB_OFFLINE=1``, or no network and nothing cached) it warns in one line and
-    returns the bundled small GPT-2 trained on Shakespeare instead. ``model.source`` says which.
+    returns the bundled small GPT trained on Shakespeare, with its own tokenizer, instead.
+    ``model.source`` says which.
     """
     found = pretrained_arrays(name_or_path)
     if found is None:
-        return load_checkpoint(shakespeare_checkpoint(), device)
+        model, tokenizer, _ = load_checkpoint(shakespeare_checkpoint(), device)
+        return model, tokenizer
     config, arrays, source = found
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # non-writable NumPy arrays from safetensors
-        model = GPT2(config).to(device)
-        from_arrays(model, arrays, what=source)
+    model = GPT2(config).to(device)
+    from_arrays(model, arrays, what=source)
     model.source = source
     return model.eval(), GPT2Tokenizer.from_data()

@@ -16,17 +16,14 @@ answer one character at a time:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import checkpoints, dates
-from ..generation import generate
-from ..seq2seq_config import Seq2SeqConfig
-from .weights import from_arrays, to_arrays
+from .. import dates
+from ..models.seq2seq import Seq2SeqConfig, Translator, check_source
+from .weights import load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
 
 
 class AdditiveAttention(nn.Module):
@@ -136,8 +133,9 @@ class Decoder(nn.Module):
         return logits, hidden, attention
 
 
-class Seq2Seq(nn.Module):
-    """Encoder -> bridge (the decoder's first state) -> decoder, plain or with attention."""
+class Seq2Seq(Translator, nn.Module):
+    """Encoder -> bridge (the decoder's first state) -> decoder, plain or with attention;
+    ``greedy_decode``, ``translate`` and ``translate_batch`` come from :class:`Translator`."""
 
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
@@ -180,10 +178,12 @@ class Seq2Seq(nn.Module):
     @torch.no_grad()
     def initial_state(self, src: np.ndarray) -> tuple:
         """The state the generation loop starts from: ``(hidden, states, mask, projected_keys)``."""
-        self.eval()
-        device = self.bridge.weight.device
-        states, hidden, mask = self.start(torch.as_tensor(np.asarray(src), device=device))
+        was_training = self.training
+        self.eval()  # the caller's mode is restored below
+        src = torch.as_tensor(check_source(src, self.config), device=self.bridge.weight.device)
+        states, hidden, mask = self.start(src)
         projected = self.decoder.attention.key_proj(states) if self.config.attention else None
+        self.train(was_training)
         return hidden, states, mask, projected
 
     @torch.no_grad()
@@ -193,10 +193,12 @@ class Seq2Seq(nn.Module):
         (B, S) (zeros for the plain model) with ``return_attention=True``."""
         if state is None:
             raise ValueError("a seq2seq model needs state=model.initial_state(src) to start from")
-        self.eval()
+        was_training = self.training
+        self.eval()  # the caller's mode is restored below
         hidden, states, mask, projected = state
         idx = torch.as_tensor(np.asarray(ids), dtype=torch.long, device=hidden.device)
         logits, hidden, attention = self.decoder(idx, hidden, states, mask, projected)
+        self.train(was_training)
         state = (hidden, states, mask, projected)
         out = logits[:, -1].float().cpu().numpy()  # (B, V)
         if not return_attention:
@@ -207,62 +209,3 @@ class Seq2Seq(nn.Module):
             else np.zeros(tuple(mask.shape), np.float32)
         )
         return out, state, weights
-
-    def greedy_decode(
-        self, src: np.ndarray, max_new_tokens: int = dates.ISO_LEN + 1
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Greedy answers for ``src`` (B, S): ``(ids (B, T_out), alignment (B, T_out, S))``,
-        through the course's one generation loop; rows are cut after their end marker by
-        :func:`lessonkit.dates.decode_target`."""
-        src = np.asarray(src)
-        start = np.full((src.shape[0], 1), dates.START_ID, dtype=np.int64)
-        ids, attention = generate(
-            self,
-            start,
-            max_new_tokens,
-            top_k=1,
-            stop_id=dates.END_ID,
-            state=self.initial_state(src),
-            return_attention=True,
-        )
-        return ids, np.stack(attention, axis=1)  # (B, T_out), (B, T_out, S)
-
-    def translate(self, text: str) -> tuple[str, np.ndarray, list[str], list[str]]:
-        """One text -> ``(answer, alignment (T_out, S), source chars, output chars)``, the
-        alignment cut to the characters written (end marker included) and the real source."""
-        src = np.array([dates.encode_source(text, self.config.max_len)])  # (1, S)
-        ids, attention = self.greedy_decode(src)
-        ids = ids[0].tolist()
-        n = ids.index(dates.END_ID) + 1 if dates.END_ID in ids else len(ids)
-        out_chars = [dates.TARGET_VOCAB[i] for i in ids[:n]]
-        return dates.decode_target(ids), attention[0, :n], list(text), out_chars
-
-    def translate_batch(self, texts: list[str], batch_size: int = 256) -> list[str]:
-        """Greedy answers for many texts, ``batch_size`` at a time."""
-        answers = []
-        for i in range(0, len(texts), batch_size):
-            src = dates.encode_sources(texts[i : i + batch_size], self.config.max_len)
-            ids, _ = self.greedy_decode(src)
-            answers += [dates.decode_target(row) for row in ids]
-        return answers
-
-
-def save_checkpoint(
-    model: Seq2Seq, path: str | Path, dtype=None, metadata: dict[str, str] | None = None
-) -> Path:
-    """Weights and config in one safetensors file (``dtype=np.float16`` halves it); extra
-    ``metadata`` strings (a measured accuracy, say) travel with it."""
-    return checkpoints.save(
-        path, to_arrays(model), {"config": model.config.to_json(), **(metadata or {})}, dtype=dtype
-    )
-
-
-def load_checkpoint(
-    path: str | Path, device: str | torch.device = "cpu"
-) -> tuple[Seq2Seq, dict[str, str]]:
-    """Rebuild the model from a file written by either twin: ``(model, metadata)``."""
-    arrays, metadata = checkpoints.load(path)
-    config = Seq2SeqConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    model = Seq2Seq(config).to(device)
-    from_arrays(model, arrays, what=str(path))
-    return model.eval(), metadata

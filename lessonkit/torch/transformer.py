@@ -15,20 +15,22 @@ returns ``(output, attention_weights)`` with weights ``(B, H, T, S)``, so lesson
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import checkpoints
 from ..masks import attention_mask_shape, sinusoidal_positions
-from ..text import WordTokenizer
-from ..transformer_config import TransformerConfig
-from .weights import from_arrays, to_arrays
-
-LAYER_NORM_EPS = 1e-5  # torch's default; the TensorFlow twin sets the same (Keras defaults to 1e-3)
+from ..models.transformer import (
+    LAYER_NORM_EPS,
+    TransformerConfig,
+    check_attention_inputs,
+    check_classifier_inputs,
+    check_heads,
+    check_length,
+)
+from .weights import load_checkpoint, save_checkpoint  # noqa: F401
 
 
 class MultiHeadAttention(nn.Module):
@@ -42,8 +44,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
         super().__init__()
-        if d_model < 1 or n_heads < 1 or d_model % n_heads:
-            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        check_heads(d_model, n_heads)
         self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
@@ -61,19 +62,7 @@ class MultiHeadAttention(nn.Module):
         """``query`` (B, T, C), ``key``/``value`` (B, S, C) -> ``(output (B, T, C), weights (B, H, T, S))``."""
         key = query if key is None else key
         value = key if value is None else value
-        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
-            raise ValueError(
-                f"query, key and value must be (B, T, C); got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
-            )
-        if key.shape != value.shape or key.shape[0] != query.shape[0]:
-            raise ValueError(
-                f"key and value must be (B, S, C) with the query's batch size; got query {tuple(query.shape)}, "
-                f"key {tuple(key.shape)}, value {tuple(value.shape)}"
-            )
-        if query.shape[-1] != self.d_model or key.shape[-1] != self.d_model:
-            raise ValueError(
-                f"inputs must have d_model={self.d_model} features; got {query.shape[-1]} and {key.shape[-1]}"
-            )
+        check_attention_inputs(query.shape, key.shape, value.shape, self.d_model)
         B, T, C = query.shape
         S = key.shape[1]
         H, D = self.n_heads, self.head_dim
@@ -106,8 +95,7 @@ class LearnedPositionEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (B, T, C) token embeddings -> the same plus the vectors of positions 0 .. T - 1."""
         T = x.shape[1]
-        if T > self.max_len:
-            raise ValueError(f"sequence of length {T} is longer than max_len={self.max_len}")
+        check_length(T, self.max_len)
         return x + self.weight[:T]  # (B, T, C)
 
 
@@ -123,8 +111,7 @@ class SinusoidalPositionEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (B, T, C) token embeddings -> the same plus the encodings of positions 0 .. T - 1."""
         T = x.shape[1]
-        if T > self.max_len:
-            raise ValueError(f"sequence of length {T} is longer than max_len={self.max_len}")
+        check_length(T, self.max_len)
         return x + self.table[:T]  # (B, T, C)
 
 
@@ -230,16 +217,10 @@ class TextClassifier(nn.Module):
 
         With ``return_attention=True`` it returns ``(logits, loss, attention (B, n_layers, H, T, T))``.
         """
-        if idx.dim() != 2:
-            raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
-        B, T = idx.shape
+        check_classifier_inputs(idx.shape, None if mask is None else np.shape(mask))
         if mask is None:
-            mask = torch.ones(B, T, dtype=torch.bool, device=idx.device)
-        mask = torch.as_tensor(mask, device=idx.device).bool()
-        if mask.shape != idx.shape:
-            raise ValueError(
-                f"mask must be (B, T) like idx {tuple(idx.shape)}, got {tuple(mask.shape)}"
-            )
+            mask = torch.ones(idx.shape, dtype=torch.bool, device=idx.device)
+        mask = torch.as_tensor(mask, device=idx.device).bool()  # (B, T)
         x = self.token_embedding(idx)  # (B, T, C)
         x = self.dropout(self.position_embedding(x))  # (B, T, C)
         attention_mask = mask[:, None, None, :]  # (B, 1, 1, T): every query sees the real keys
@@ -255,32 +236,3 @@ class TextClassifier(nn.Module):
         if return_attention:
             return logits, loss, torch.stack(attentions, dim=1)  # (B, n_layers, H, T, T)
         return logits, loss
-
-
-def save_checkpoint(
-    model: TextClassifier,
-    tokenizer: WordTokenizer,
-    path: str | Path,
-    labels: tuple[str, ...],
-    dtype=None,
-) -> Path:
-    """Weights, config, vocabulary and class names in one safetensors file."""
-    metadata = {
-        "config": model.config.to_json(),
-        "tokenizer": tokenizer.to_json(),
-        "labels": ",".join(labels),
-    }
-    return checkpoints.save(path, to_arrays(model), metadata, dtype=dtype)
-
-
-def load_checkpoint(
-    path: str | Path, device: str | torch.device = "cpu"
-) -> tuple[TextClassifier, WordTokenizer, tuple[str, ...]]:
-    """Rebuild the classifier, its tokenizer and its class names from a file written by either twin."""
-    arrays, metadata = checkpoints.load(path)
-    config = TransformerConfig.from_json(checkpoints.metadata_field(metadata, "config", path))
-    tokenizer = WordTokenizer.from_json(checkpoints.metadata_field(metadata, "tokenizer", path))
-    labels = tuple(checkpoints.metadata_field(metadata, "labels", path).split(","))
-    model = TextClassifier(config).to(device)
-    from_arrays(model, arrays, what=str(path))
-    return model.eval(), tokenizer, labels

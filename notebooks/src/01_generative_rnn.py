@@ -104,7 +104,7 @@ CELLS = [
         import torch
 
         from lessonkit import data, plots
-        from lessonkit.config import CharRNNConfig
+        from lessonkit.models.char_rnn import CharRNNConfig
         from lessonkit.generation import generate, generate_text
         from lessonkit.sampling import next_token_probs
         from lessonkit.text import CharTokenizer
@@ -120,7 +120,7 @@ CELLS = [
         import numpy as np
 
         from lessonkit import data, plots
-        from lessonkit.config import CharRNNConfig
+        from lessonkit.models.char_rnn import CharRNNConfig
         from lessonkit.generation import generate, generate_text
         from lessonkit.sampling import next_token_probs
         from lessonkit.tensorflow.char_rnn import CharRNN, load_checkpoint
@@ -160,7 +160,7 @@ CELLS = [
     # NBVAL_CHECK_OUTPUT
     train_text = data.load_split("train")
     valid_text = data.load_split("validation")
-    shipped_model, tokenizer = load_checkpoint(data.data_dir() / "checkpoints" / "char_rnn.safetensors")
+    shipped_model, tokenizer, _ = load_checkpoint(data.data_dir() / "checkpoints" / "char_rnn.safetensors")
     print(f"training plays: {len(data.works('train'))}, {len(train_text):,} characters")
     print(f"validation plays: {len(data.works('validation'))}, {len(valid_text):,} characters")
     print(f"vocabulary: {tokenizer.vocab_size} characters")

@@ -31,7 +31,7 @@ CELLS = [
     import numpy as np
 
     from lessonkit import data, exercises, plots
-    from lessonkit.config import CharRNNConfig
+    from lessonkit.models.char_rnn import CharRNNConfig
     from lessonkit.generation import generate_text
     from lessonkit.text import WordTokenizer
 
@@ -177,8 +177,8 @@ CELLS = [
     """),
     code("""
     # NBVAL_CHECK_OUTPUT
-    word_model, word_tokenizer = char_rnn.load_checkpoint(data.data_dir() / "checkpoints" / "word_rnn.safetensors")
-    char_model, char_tokenizer = char_rnn.load_checkpoint(data.data_dir() / "checkpoints" / "char_rnn.safetensors")
+    word_model, word_tokenizer, _ = char_rnn.load_checkpoint(data.data_dir() / "checkpoints" / "word_rnn.safetensors")
+    char_model, char_tokenizer, _ = char_rnn.load_checkpoint(data.data_dir() / "checkpoints" / "char_rnn.safetensors")
     print("word model:", word_model.config)
     print("char model:", char_model.config)
     """),

@@ -103,7 +103,7 @@ CELLS = [
 
         from lessonkit import dates, plots
         from lessonkit.data import data_dir
-        from lessonkit.seq2seq_config import Seq2SeqConfig, attention_parameter_count
+        from lessonkit.models.seq2seq import Seq2SeqConfig, attention_parameter_count
         from lessonkit.torch import seq2seq
         from lessonkit.torch.train import train
         from lessonkit.torch.weights import count_parameters
@@ -123,7 +123,7 @@ CELLS = [
 
         from lessonkit import dates, plots
         from lessonkit.data import data_dir
-        from lessonkit.seq2seq_config import Seq2SeqConfig, attention_parameter_count
+        from lessonkit.models.seq2seq import Seq2SeqConfig, attention_parameter_count
         from lessonkit.tensorflow import seq2seq
         from lessonkit.tensorflow.train import train
         from lessonkit.tensorflow.weights import count_parameters
@@ -249,19 +249,19 @@ CELLS = [
     code(
         torch="""
         checkpoints = data_dir() / "checkpoints"
-        plain, plain_meta = seq2seq.load_checkpoint(checkpoints / "seq2seq_dates_plain.safetensors", device)
-        attentive, attentive_meta = seq2seq.load_checkpoint(
-            checkpoints / "seq2seq_dates_attention.safetensors", device)
-        for name, meta in (("plain", plain_meta), ("attention", attentive_meta)):
-            print(f"{name:>9}: test exact match {float(meta['test_exact_match']):.1%} (recorded by the training script)")
+        plain, _, plain_extras = seq2seq.load_checkpoint(checkpoints / "seq2seq_dates_plain.safetensors", device=device)
+        attentive, _, attentive_extras = seq2seq.load_checkpoint(
+            checkpoints / "seq2seq_dates_attention.safetensors", device=device)
+        for name, extras in (("plain", plain_extras), ("attention", attentive_extras)):
+            print(f"{name:>9}: test exact match {extras['test_exact_match']:.1%} (recorded by the training script)")
         """,
         tensorflow="""
         checkpoints = data_dir() / "checkpoints"
-        plain, plain_meta = seq2seq.load_checkpoint(checkpoints / "seq2seq_dates_plain.safetensors")
-        attentive, attentive_meta = seq2seq.load_checkpoint(
+        plain, _, plain_extras = seq2seq.load_checkpoint(checkpoints / "seq2seq_dates_plain.safetensors")
+        attentive, _, attentive_extras = seq2seq.load_checkpoint(
             checkpoints / "seq2seq_dates_attention.safetensors")
-        for name, meta in (("plain", plain_meta), ("attention", attentive_meta)):
-            print(f"{name:>9}: test exact match {float(meta['test_exact_match']):.1%} (recorded by the training script)")
+        for name, extras in (("plain", plain_extras), ("attention", attentive_extras)):
+            print(f"{name:>9}: test exact match {extras['test_exact_match']:.1%} (recorded by the training script)")
         """,
     ),
     md("""

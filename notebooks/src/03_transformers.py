@@ -560,7 +560,8 @@ CELLS = [
     code(
         torch="""
         # NBVAL_CHECK_OUTPUT
-        shipped, tokenizer, labels = transformer.load_checkpoint(data.data_dir() / "checkpoints" / "genre_transformer.safetensors", device=device)
+        shipped, tokenizer, extras = transformer.load_checkpoint(data.data_dir() / "checkpoints" / "genre_transformer.safetensors", device=device)
+        labels = extras["labels"]
         config = shipped.config
         print(config)
         print(f"parameters: {count_parameters(shipped):,} ({config.vocab_size * config.d_model:,} of them in the token embedding)")
@@ -568,7 +569,8 @@ CELLS = [
         """,
         tensorflow="""
         # NBVAL_CHECK_OUTPUT
-        shipped, tokenizer, labels = transformer.load_checkpoint(data.data_dir() / "checkpoints" / "genre_transformer.safetensors")
+        shipped, tokenizer, extras = transformer.load_checkpoint(data.data_dir() / "checkpoints" / "genre_transformer.safetensors")
+        labels = extras["labels"]
         config = shipped.config
         print(config)
         print(f"parameters: {count_parameters(shipped):,} ({config.vocab_size * config.d_model:,} of them in the token embedding)")

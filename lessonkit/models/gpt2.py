@@ -13,15 +13,13 @@ A separate file for now; it may move into :mod:`lessonkit.config` beside the oth
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .config import Config
+from .. import checks
+from ..config import Config
 
 # The four released sizes: name -> (d_model, n_heads, n_layers). All have 50,257 tokens and 1,024
 # positions.
@@ -33,9 +31,6 @@ GPT2_SIZES = {
 }
 GPT2_VOCAB_SIZE = 50257
 GPT2_CONTEXT = 1024
-SHAKESPEARE_CHECKPOINT = "checkpoints/gpt2_shakespeare.safetensors"
-# sha256 of the shipped file (data/README.md): written by scripts/train_gpt2_small.py
-SHAKESPEARE_SHA256 = "49f5666422b2df4346c63a2600d351cd71da7e3885ffc62b2e475a1f70754220"
 
 
 @dataclass(frozen=True)
@@ -190,64 +185,6 @@ def hf_arrays_to_ours(arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]
     return ours
 
 
-def shakespeare_checkpoint() -> Path:
-    """The bundled small GPT-2 trained on the Shakespeare training plays (see data/README.md),
-    after checking its sha256."""
-    from .data import verified_path
-
-    how = "run `python scripts/train_gpt2_small.py` to train it again"
-    return verified_path(SHAKESPEARE_CHECKPOINT, SHAKESPEARE_SHA256, how)
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether a TCP connection to the Hugging Face hub opens within ``timeout`` seconds."""
-    import socket
-    from urllib.parse import urlparse
-
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
-
-
-def download_hf_weights(name: str = "gpt2") -> dict[str, np.ndarray] | None:
-    """The released GPT-2 weights from the Hugging Face hub as NumPy arrays under our keys.
-
-    Only ``model.safetensors`` is fetched (never a pickle). Returns ``None`` after one
-    ``warnings.warn`` line when the hub cannot be reached (``HF_HUB_OFFLINE=1``, no network, not in
-    the local cache), so callers can fall back to the bundled model.
-    """
-    GPT2Config.from_name(name)  # a clear error for an unknown size, before any network access
-    repo = name if "/" in name else f"openai-community/{name}"
-    offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-    reachable = not offline and _hub_reachable()
-    try:
-        from huggingface_hub import hf_hub_download
-        from safetensors.numpy import load_file
-
-        # Without a network, only the local cache is looked at (no minute of retries).
-        path = hf_hub_download(repo, "model.safetensors", local_files_only=not reachable)
-        arrays = load_file(path)
-    except Exception as error:  # no network, offline mode, missing package: all mean "fall back"
-        if offline:
-            reason = "HF_HUB_OFFLINE is set"
-        elif not reachable:
-            reason = "the hub is unreachable"
-        else:
-            reason = type(error).__name__
-        warnings.warn(
-            f"offline ({reason}): could not fetch {repo}; using the bundled Shakespeare GPT-2 "
-            f"({SHAKESPEARE_CHECKPOINT}) instead",
-            stacklevel=4,  # the line that called a twin's from_pretrained
-        )
-        return None
-    return hf_arrays_to_ours(
-        {k: v.astype(np.float32) if v.dtype != np.float32 else v for k, v in arrays.items()}
-    )
-
-
 def config_from_hf(hf_config: Mapping[str, object], dropout: float | None = None) -> GPT2Config:
     """Our config from a Hugging Face GPT-2 ``config.json`` (as a dict)."""
     activation = hf_config.get("activation_function", "gelu_new")
@@ -268,54 +205,14 @@ def config_from_hf(hf_config: Mapping[str, object], dropout: float | None = None
     )
 
 
-def pretrained_arrays(
-    name_or_path: str | Path = "gpt2",
-) -> tuple[GPT2Config, dict[str, np.ndarray], str] | None:
-    """``(config, arrays under our keys, description)`` of released or local Hugging Face weights.
-
-    ``name_or_path`` is a released size (``"gpt2"``, ``"gpt2-medium"``, ...: fetched from the hub,
-    or taken from its local cache) or a folder in Hugging Face's layout (``config.json`` and
-    ``model.safetensors``, as ``save_pretrained`` writes). Returns ``None`` (after one warning)
-    when a released size cannot be fetched.
-    """
-    import json
-
-    from safetensors.numpy import load_file
-
-    path = Path(name_or_path)
-    if path.is_dir():
-        files = [path / "config.json", path / "model.safetensors"]
-        for file in files:
-            if not file.is_file():
-                raise ValueError(
-                    f"{path} is not a Hugging Face GPT-2 folder: {file.name} is missing"
-                )
-        config = config_from_hf(json.loads(files[0].read_text()))
-        arrays = hf_arrays_to_ours(load_file(str(files[1])))
-        return config, arrays, f"GPT-2 weights from {path}"
-    arrays = download_hf_weights(str(name_or_path))
-    if arrays is None:
-        return None
-    config = GPT2Config.from_name(str(name_or_path))
-    return config, arrays, f"OpenAI's {name_or_path} from the Hugging Face hub"
-
-
 # ----------------------------------------------------------------------- input checks
 
 
 def check_ids(ids: np.ndarray, config: GPT2Config, past_length: int = 0) -> np.ndarray:
     """Token ids as an int64 ``(B, T)`` array, after checking they fit the vocabulary and context."""
-    ids = np.asarray(ids)
-    if ids.ndim != 2 or ids.shape[1] == 0:
-        raise ValueError(f"ids must be a non-empty (B, T) array, got shape {ids.shape}")
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"ids must be integers, got {ids.dtype}")
-    if ids.min() < 0 or ids.max() >= config.vocab_size:
-        raise ValueError(
-            f"token ids must be in [0, {config.vocab_size}), got {ids.min()}..{ids.max()}"
-        )
+    ids = checks.token_ids(ids, config.vocab_size)
     check_length(ids.shape[1], config, past_length)
-    return ids.astype(np.int64)
+    return ids
 
 
 def check_length(n_new: int, config: GPT2Config, past_length: int = 0) -> None:
@@ -383,3 +280,7 @@ class WithoutCache:
         sequence = np.asarray(ids) if state is None else np.concatenate([state, ids], axis=1)
         out = self.model.step(sequence, None, return_attention=return_attention)
         return (out[0], sequence, *out[2:])
+
+
+# The shapes a checkpoint of each class must hold (see lessonkit.checkpoints.read).
+CHECKPOINT_SHAPES = {"GPT2": weight_shapes}
