@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Quiet TensorFlow's start-up logs and keep its float sums in order (see ../shared/FACTS.md).
+# Quiet TensorFlow's start-up logs (absl and oneDNN lines that would land in saved notebook outputs)
+# and keep its float sums in order: oneDNN reorders them, which blurs torch/TF parity.
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
@@ -17,7 +18,8 @@ export PYTHONHASHSEED := 0
 	notebooks figures bench clean
 
 # The virtual environment, created when missing and refreshed when the pins change.
-# torch is installed in the same pip call as everything that depends on it (FACTS.md).
+# torch is installed in the same pip call as everything that depends on it: a dependent installed
+# without torch present would pull a multi-GB CUDA build instead of the pinned CPU wheel.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -59,8 +61,14 @@ test: install
 	fi && echo "make test: all passed; git status unchanged"
 
 lint:
-	$(VENV)/bin/ruff check lessonkit tests benchmarks scripts
+	$(VENV)/bin/ruff check lessonkit tests benchmarks scripts notebooks/src
 	$(VENV)/bin/ruff format --check lessonkit tests benchmarks
+# Copied code: no 6 lines twice in lessonkit/ or the lessons (pylint's duplicate-code reports runs
+# longer than --min-similarity-lines). The torch and TensorFlow twins mirror each other on purpose,
+# so each is compared with everything but the other.
+	for twin in torch tensorflow; do $(VENV)/bin/pylint --disable=all --enable=duplicate-code \
+	  --min-similarity-lines=5 --persistent=n --score=n --recursive=y \
+	  --ignore-paths="^lessonkit/$$twin/" lessonkit notebooks/src || exit 1; done
 
 notebooks-check:
 	$(PY) scripts/build_notebooks.py --check
@@ -125,9 +133,12 @@ checkpoints: install
 checkpoint-%: install
 	$(CKPT_$*)
 
-## Rewrite every notebook from notebooks/src and execute it in place.
+## Rewrite the notebooks from notebooks/src and execute them in place; `make notebooks
+## NB=03_transformers` does one lesson (every notebook its source builds). The kernels get their
+## thread settings from the notebooks' setup cell, as a learner's do (the builder drops ours).
+NB ?=
 notebooks: install
-	$(PY) scripts/build_notebooks.py --execute
+	$(PY) scripts/build_notebooks.py --execute $(NB)
 
 ## Export the figures of the executed notebooks to docs/images/.
 figures: install

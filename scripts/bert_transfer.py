@@ -27,20 +27,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.baselines import accuracy, tfidf_logistic_regression  # noqa: E402
-from lessonkit.data import GENRES, data_dir, encode_padded, genre_passages  # noqa: E402
-from lessonkit.pretrained import minilm_config, minilm_vocab_path  # noqa: E402
-from lessonkit.text import WordPieceTokenizer  # noqa: E402
-from lessonkit.torch import transformer  # noqa: E402
-from lessonkit.torch.bert import BertModel, from_pretrained  # noqa: E402
+from lessonkit.baselines import accuracy, tfidf_logistic_regression
+from lessonkit.data import GENRES, data_dir
+from lessonkit.genre import encode_padded, genre_passages
+from lessonkit.pretrained import minilm_config, minilm_vocab_path
+from lessonkit.text import WordPieceTokenizer
+from lessonkit.torch import transformer
+from lessonkit.torch.bert import BertModel, from_pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_TOKENS = 128  # a 60-word passage is 70-125 WordPiece tokens with [CLS] and [SEP]

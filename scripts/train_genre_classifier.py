@@ -14,27 +14,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.baselines import accuracy, tfidf_logistic_regression  # noqa: E402
-from lessonkit.data import (  # noqa: E402
-    GENRES,
-    data_dir,
-    encode_padded,
-    genre_passages,
-    genre_windows,
-    sha256_of,
-)
-from lessonkit.models.transformer import TransformerConfig  # noqa: E402
-from lessonkit.text import WordTokenizer  # noqa: E402
-from lessonkit.torch.train import train  # noqa: E402
-from lessonkit.torch.transformer import TextClassifier, load_checkpoint, save_checkpoint  # noqa: E402
+from lessonkit.baselines import accuracy, tfidf_logistic_regression
+from lessonkit.data import GENRES, data_dir, sha256_of
+from lessonkit.genre import encode_padded, genre_passages, genre_windows
+from lessonkit.models.transformer import TransformerConfig
+from lessonkit.text import WordTokenizer
+from lessonkit.torch.train import train
+from lessonkit.torch.transformer import TextClassifier, load_checkpoint, save_checkpoint
 
 MAX_LEN = 128  # a 60-word passage is 64-110 tokens (words and punctuation)
 WINDOW_WORDS = 60

@@ -11,19 +11,16 @@ held-out validation plays. Prints the figures data/README.md records.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lessonkit.data import WORKS, data_dir, load_split, load_work, random_batch, windows  # noqa: E402
-from lessonkit.models.char_rnn import CharRNNConfig  # noqa: E402
-from lessonkit.text import CharTokenizer, WordTokenizer  # noqa: E402
-from lessonkit.torch.char_rnn import CharRNN, load_checkpoint, save_checkpoint  # noqa: E402
-from lessonkit.torch.train import evaluate, train  # noqa: E402
+from lessonkit.data import WORKS, data_dir, load_split, load_work, random_batch, windows
+from lessonkit.models.char_rnn import CharRNNConfig
+from lessonkit.text import CharTokenizer, WordTokenizer
+from lessonkit.torch.char_rnn import CharRNN, load_checkpoint, save_checkpoint
+from lessonkit.torch.train import evaluate, train
 
 PRESETS = {
     # window length, batch, steps, embedding width, state width

@@ -57,6 +57,9 @@ def test_explorer_reruns_the_callable_on_new_text():
     assert len(calls) == 2  # one run per change of text, not one per control
     explorer.text.value = ""
     assert "type a sentence" in explorer.message.value
+    assert explorer.tokens == [] and explorer.chart.shown is None  # the old heatmap is gone
+    explorer.text.value = "to be"
+    assert explorer.message.value == "" and explorer.chart.shown is not None
     plt.close("all")
 
 

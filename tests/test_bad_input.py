@@ -262,3 +262,63 @@ def test_a_config_that_does_not_fit_the_arrays_is_refused_before_building_the_mo
     path.write_bytes(len(text).to_bytes(8, "little") + text + blob[n:])
     with pytest.raises(ValueError, match=rf"{path.name}.*wte.weight"):
         load_checkpoint(path)
+
+
+# --- generate in both twins: ids in range, the same tokens at temperature 0 ------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_twins():
+    """A tiny GPT-2 and a tiny char-RNN, each in both frameworks with the same weights."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    from lessonkit.models.char_rnn import CharRNNConfig
+    from lessonkit.models.gpt2 import GPT2Config
+    from lessonkit.tensorflow import char_rnn as tf_rnn
+    from lessonkit.tensorflow import gpt2 as tf_gpt2
+    from lessonkit.torch import char_rnn as pt_rnn
+    from lessonkit.torch import gpt2 as pt_gpt2
+
+    torch.manual_seed(0)
+    pairs = {}
+    for name, (pt, tf, config) in {
+        "gpt2": (pt_gpt2.GPT2, tf_gpt2.GPT2, GPT2Config(vocab_size=23, max_len=16, d_model=8,
+                                                        n_heads=2, n_layers=2)),
+        "char_rnn": (pt_rnn.CharRNN, tf_rnn.CharRNN, CharRNNConfig(vocab_size=23, d_embed=4,
+                                                                    d_model=8, n_layers=2)),
+    }.items():  # fmt: skip
+        torch_model = pt(config).eval()
+        tf_model = tf(config)
+        tf_model.load_state_dict({k: v.numpy() for k, v in torch_model.state_dict().items()})
+        pairs[name] = (torch_model, tf_model)
+    return pairs
+
+
+@settings(max_examples=25)
+@given(
+    name=st.sampled_from(["gpt2", "char_rnn"]),
+    prompt=st.lists(st.integers(0, 22), min_size=1, max_size=5),
+    n=st.integers(0, 6),
+    temperature=st.sampled_from([0.0, 0.7, 1.5]),
+    seed=st.integers(0, 1000),
+)
+def test_generate_in_both_twins_stays_in_the_vocabulary_and_agrees_when_greedy(
+    tiny_twins, name, prompt, n, temperature, seed
+):
+    torch_model, tf_model = tiny_twins[name]
+    outputs = [
+        generate(m, prompt, n, temperature=temperature, seed=seed) for m in (torch_model, tf_model)
+    ]
+    for tokens in outputs:
+        assert tokens.shape == (n,) and tokens.dtype == np.int64
+        assert ((tokens >= 0) & (tokens < 23)).all()
+    if temperature == 0:
+        np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+@pytest.mark.parametrize("name", ["gpt2", "char_rnn"])
+@pytest.mark.parametrize("bad", [[-1], [23], [[1, 2], [3]]], ids=["negative", "too big", "ragged"])
+def test_both_twins_refuse_out_of_vocabulary_prompts_the_same_way(tiny_twins, name, bad):
+    for model in tiny_twins[name]:
+        with pytest.raises(ValueError):
+            generate(model, bad, 2)

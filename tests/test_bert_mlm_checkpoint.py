@@ -17,7 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 import pytest
 
-from lessonkit.data import MLM_IGNORE, data_dir, mask_tokens, spoken_text, works
+from lessonkit.data import data_dir, spoken_text, works
+from lessonkit.models.bert import IGNORE_INDEX, mask_tokens
 from lessonkit.pretrained import minilm_vocab_path
 
 torch = pytest.importorskip("torch")
@@ -84,7 +85,7 @@ def test_model_beats_the_unigram_guess_on_masked_training_words(shipped):
         framed, 0, tokenizer.vocab_size, tokenizer.mask_id, tokenizer.special_ids
     )
     logits, _ = model(torch.from_numpy(inputs))  # (B, T, V)
-    selected = labels != MLM_IGNORE
+    selected = labels != IGNORE_INDEX
     targets = labels[selected]  # (N,)
     model_top5 = torch.topk(logits[torch.from_numpy(selected)], 5).indices.numpy()  # (N, 5)
     model_hits = (model_top5 == targets[:, None]).any(axis=1).mean()

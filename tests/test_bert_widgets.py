@@ -64,10 +64,11 @@ def test_panel_reruns_the_model_on_new_text_and_reports_bad_input():
     assert calls == ["a [MASK] b", "[MASK] [MASK] [MASK]"]
     assert len(panel.predictions) == 3
     panel.text.value = "nothing missing"  # no blank: a message, the model is not asked
-    assert "[MASK]" in panel.answer.value and panel.predictions == []
+    assert "[MASK]" in panel.message.value and panel.predictions == []
+    assert panel.answer.value == "" and panel.chart.shown is None  # the old guesses are gone
     assert len(calls) == 2
     panel.text.value = "a forbidden [MASK]"  # the model's own ValueError becomes the message
-    assert "cannot read" in panel.answer.value
+    assert "cannot read" in panel.message.value
     with pytest.raises(ValueError, match="nothing to draw"):
         panel.figure()
     with pytest.raises(ValueError, match="unknown controls"):

@@ -5,6 +5,7 @@ its manifest."""
 import ast
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,6 @@ import pytest
 
 from lessonkit import data, exercises
 from lessonkit.exercises import Feedback
-from lessonkit.text import GPT2_FILES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LESSONS = {  # lesson number -> the stem shared by its two framework notebooks and its solutions
@@ -20,7 +20,7 @@ LESSONS = {  # lesson number -> the stem shared by its two framework notebooks a
     2: "02_attention_seq2seq",
     3: "03_transformers",
     4: "04_bert",
-    5: "05_gpt2_internals",
+    5: "05b_gpt2_internals",
 }
 LANDED = {n: stem for n, stem in LESSONS.items() if (NOTEBOOKS / f"{stem}_pytorch.ipynb").exists()}
 
@@ -108,12 +108,20 @@ def test_manifest_lists_every_data_file_with_its_true_sha256():
     assert all(item.status == "intact" for item in data.check_bundle())
 
 
-def test_manifest_agrees_with_the_hashes_the_loaders_check():
+def test_the_hashes_data_readme_quotes_are_the_manifests():
+    """data/README.md may quote a file's sha256 for readers; the manifest is the only source the
+    code reads, so every quoted hash must be in it, and be the hash of the file its line names."""
     manifest = data.read_manifest()
-    for work in data.WORKS:
-        assert manifest[f"shakespeare/{work.name}.txt"] == work.sha256
-    for name, digest in GPT2_FILES.items():
-        assert manifest[f"gpt2/{name}"] == digest
+    readme = (data.data_dir() / "README.md").read_text(encoding="utf-8")
+    quoted = 0
+    for line in readme.splitlines():
+        hashes = re.findall(r"\b[0-9a-f]{64}\b", line)
+        quoted += len(hashes)
+        assert set(hashes) <= set(manifest.values()), f"not in SHA256SUMS: {line}"
+        for name, digest in manifest.items():
+            if f"`{name.rsplit('/', 1)[-1]}`" in line:  # a line naming one file quotes its hash
+                assert hashes in ([], [digest]), f"{name}'s hash is {digest}: {line}"
+    assert quoted >= 8
 
 
 def test_check_bundle_reports_altered_missing_and_unlisted_files(tmp_path, monkeypatch):
@@ -133,3 +141,60 @@ def test_check_bundle_reports_altered_missing_and_unlisted_files(tmp_path, monke
     (tmp_path / data.MANIFEST).write_text("not a manifest line\n")
     with pytest.raises(ValueError, match="line 1"):
         data.read_manifest()
+
+
+# --- The lesson sources (notebooks/src/*.py, jupytext percent format) ---------------------------
+
+
+def builder():
+    import importlib.util
+
+    path = NOTEBOOKS.parent / "scripts" / "build_notebooks.py"
+    spec = importlib.util.spec_from_file_location("build_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_source_cell_lands_in_a_notebook_and_no_source_has_placeholders():
+    build = builder()
+    for path in sorted(build.SRC.glob("[0-9]*.py")):
+        source = build.read_source(path)
+        targets = build.targets(source)
+        assert targets, f"{path.name} names no notebooks"
+        for tags in targets.values():
+            assert set(tags) <= build.SELECTORS | {"lesson"}, (path.name, tags)
+        for cell in source.cells:
+            assert any(build.selected(cell, tags) for tags in targets.values()), (path.name, cell)
+            assert "{{" not in cell.source, f"{path.name}: a placeholder in {cell.source[:80]!r}"
+
+
+# Device and mode handling that the twins' common `device=None` makes framework-free.
+DEVICE_OR_MODE = re.compile(r"\.to\(device\)|\.eval\(\)|\.cpu\(\)|\.detach\(\)|,? ?device=device")
+
+
+def test_no_cell_exists_twice_only_to_differ_by_device_or_mode_handling():
+    build = builder()
+    for path in sorted(build.SRC.glob("[0-9]*.py")):
+        cells = build.read_source(path).cells
+        by_framework = {
+            framework: [
+                DEVICE_OR_MODE.sub("", c.source)
+                for c in cells
+                if c.cell_type == "code" and framework in c.metadata.get("tags", [])
+            ]
+            for framework in ("torch", "tensorflow")
+        }
+        twins = set(by_framework["torch"]) & set(by_framework["tensorflow"])
+        assert not twins, f"{path.name}: write these once, with device=device: {twins}"
+
+
+def test_colab_and_binder_links_in_the_sources_follow_the_repository_url():
+    build = builder()
+    text = "".join(path.read_text(encoding="utf-8") for path in build.SRC.glob("*.py"))
+    colab = re.findall(r"https://colab\.research\.google\.com/github/[^)\s]+", text)
+    binder = re.findall(r"https://mybinder\.org/v2/[^)\s]+", text)
+    assert colab and binder
+    for url in colab:
+        assert url == build.colab_url(url.split("/notebooks/", 1)[1]), url
+    assert set(binder) == {build.binder_url()}

@@ -30,13 +30,16 @@ def test_folio_genre_counts_and_exceptions():
     assert data.WORKS_BY_NAME["troilus_and_cressida"].genre == "tragedy"
 
 
-def test_every_file_matches_its_recorded_hash():
-    for work in data.WORKS:
-        assert data.sha256_of(data.data_dir() / "shakespeare" / f"{work.name}.txt") == work.sha256
+def test_the_works_table_and_the_manifest_list_the_same_files():
+    listed = {name for name in data.read_manifest() if name.startswith("shakespeare/")}
+    assert listed == {f"shakespeare/{work.name}.txt" for work in data.WORKS}
 
 
-def test_altered_or_missing_file_gives_a_clear_error(tmp_path, monkeypatch):
+def test_altered_missing_or_unlisted_file_gives_a_clear_error(tmp_path, monkeypatch):
     shutil.copytree(data.data_dir() / "shakespeare", tmp_path / "shakespeare")
+    manifest = (data.data_dir() / data.MANIFEST).read_text()
+    unlisted = "".join(line for line in manifest.splitlines(True) if "/othello.txt" not in line)
+    (tmp_path / data.MANIFEST).write_text(unlisted)
     (tmp_path / "shakespeare" / "hamlet.txt").write_text("To be or not to be")
     (tmp_path / "shakespeare" / "macbeth.txt").unlink()
     monkeypatch.setenv("LESSONKIT_DATA", str(tmp_path))
@@ -46,6 +49,11 @@ def test_altered_or_missing_file_gives_a_clear_error(tmp_path, monkeypatch):
             data.load_work("hamlet")
         with pytest.raises(FileNotFoundError, match="macbeth.txt is missing.*make data"):
             data.load_work("macbeth")
+        with pytest.raises(ValueError, match="othello.txt is not listed in .*SHA256SUMS"):
+            data.load_work("othello")
+        (tmp_path / data.MANIFEST).unlink()
+        with pytest.raises(FileNotFoundError, match="SHA256SUMS is missing"):
+            data.load_work("lear")
         with pytest.raises(ValueError, match="unknown work"):
             data.load_work("hamlet_ii")
     finally:

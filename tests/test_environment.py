@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # What Colab has shipped recently (2025-2026 runtimes): our ranges must accept these.
 COLAB_LIKE = {"torch": ["2.9.0", "2.10.0"], "tensorflow": ["2.19.0", "2.20.0"]}
-# Tools that only the test suite uses: Binder leaves them out.
-TEST_ONLY = {"nbval", "pytest", "ruff", "playwright", "hypothesis"}
+# Tools that only the test suite and the notebook builder use: Binder leaves them out.
+TEST_ONLY = {"nbval", "pytest", "ruff", "pylint", "playwright", "hypothesis", "jupytext"}
 PYTORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
@@ -201,13 +201,14 @@ def test_pip_resolves_the_ranges_beside_colab_versions(tmp_path):
 
 
 def setup_cell_as_python() -> str:
-    """The SETUP cell of a framework notebook, as IPython turns it into Python."""
+    """The setup cell every notebook starts with, as IPython turns it into Python."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    load_builder()
-    import nbsrc  # on sys.path once the builder is loaded
-
-    source = nbsrc.render(nbsrc.code(nbsrc.SETUP), "torch")
+    builder = load_builder()
+    lesson = builder.read_source(builder.SRC / "01_generative_rnn.py")
+    name, tags = next(iter(builder.targets(lesson).items()))  # the PyTorch notebook
+    cells = builder.notebook_for(lesson, tags, name).cells
+    (source,) = [c.source for c in cells if c.source.startswith("# Setup: runs anywhere")]
     return TransformerManager().transform_cell(source)
 
 
@@ -246,9 +247,9 @@ def test_every_notebook_starts_with_its_colab_badge():
     builder = load_builder()
     built = 0
     for path in sorted(builder.SRC.glob("[0-9]*.py")):
-        module = builder.load_source(path)
-        for name, variant in module.TARGETS.items():
-            first = builder.notebook_for(module.CELLS, variant, name).cells[0]
+        source = builder.read_source(path)
+        for name, tags in builder.targets(source).items():
+            first = builder.notebook_for(source, tags, name).cells[0]
             assert first.cell_type == "markdown" and "colab-badge.svg" in first.source
             assert f"({expected_colab_url(name)})" in first.source, first.source
             built += 1
@@ -256,13 +257,11 @@ def test_every_notebook_starts_with_its_colab_badge():
 
 
 def test_readme_badges_come_from_the_repository_url():
-    load_builder()
-    import nbsrc
-
+    builder = load_builder()
     lines = (ROOT / "README.md").read_text().splitlines()
     badges = [line for line in lines if line.startswith("[![")]
-    assert badges == [nbsrc.readme_badges()], (
-        "README's badges line is stale; paste this line:\n" + nbsrc.readme_badges()
+    assert badges == [builder.readme_badges()], (
+        "README's badges line is stale; paste this line:\n" + builder.readme_badges()
     )
     repository = urlparse(PYPROJECT["project"]["urls"]["Repository"]).path.strip("/")
     assert f"({expected_colab_url('01_generative_rnn_pytorch.ipynb')})" in badges[0]

@@ -1,5 +1,5 @@
-"""The genre task of Lesson 3 (data.spoken_text, genre_passages, genre_windows, encode_padded)
-and the TF-IDF baseline, against hand-checked facts of the play files."""
+"""The genre task of Lessons 3 and 4 (data.spoken_text; genre.genre_passages, genre_windows,
+encode_padded) and the TF-IDF baseline, against hand-checked facts of the play files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from lessonkit import data
+from lessonkit import data, genre
 from lessonkit.text import WordTokenizer
 
 
@@ -48,7 +48,7 @@ def test_genre_passages_counts_and_split():
     # NBVAL-checked in 03_transformers_*.ipynb; each count is floor(spoken words / 60) per play.
     sizes = {}
     for split in data.SPLITS:
-        passages = data.genre_passages(split)
+        passages = genre.genre_passages(split)
         assert len(passages.texts) == len(passages.labels) == len(passages.plays)
         assert all(len(text.split()) == 60 for text in passages.texts)
         expected = sum(
@@ -70,32 +70,32 @@ def test_genre_passages_counts_and_split():
         "validation": (2302, [748, 813, 741], 6),
         "test": (3288, [1007, 1181, 1100], 9),
     }
-    test_plays = set(data.genre_passages("test").plays)
-    assert "pericles" not in set(data.genre_passages("train").plays)  # no Folio genre
-    assert test_plays.isdisjoint(data.genre_passages("train").plays)
+    test_plays = set(genre.genre_passages("test").plays)
+    assert "pericles" not in set(genre.genre_passages("train").plays)  # no Folio genre
+    assert test_plays.isdisjoint(genre.genre_passages("train").plays)
 
 
 def test_genre_passages_are_consecutive_words_of_the_play():
-    passages = data.genre_passages("validation", words=25)
+    passages = genre.genre_passages("validation", words=25)
     words = data.spoken_text(passages.plays[0]).split()
     assert passages.texts[0] == " ".join(words[:25])
     assert passages.texts[1] == " ".join(words[25:50])
 
 
 def test_max_per_play_is_a_seeded_subset():
-    full = data.genre_passages("test")
-    few = data.genre_passages("test", max_per_play=5, seed=3)
+    full = genre.genre_passages("test")
+    few = genre.genre_passages("test", max_per_play=5, seed=3)
     assert len(few.texts) == 5 * 9
     assert set(few.texts) <= set(full.texts)
-    assert few.texts == data.genre_passages("test", max_per_play=5, seed=3).texts
-    assert few.texts != data.genre_passages("test", max_per_play=5, seed=4).texts
+    assert few.texts == genre.genre_passages("test", max_per_play=5, seed=3).texts
+    assert few.texts != genre.genre_passages("test", max_per_play=5, seed=4).texts
     with pytest.raises(ValueError, match="words"):
-        data.genre_passages("test", words=0)
+        genre.genre_passages("test", words=0)
 
 
 def test_genre_windows_come_from_plays_of_their_genre():
     rng = np.random.default_rng(0)
-    texts, labels = data.genre_windows("train", 12, 60, rng)
+    texts, labels = genre.genre_windows("train", 12, 60, rng)
     assert len(texts) == len(labels) == 60 and labels.dtype == np.int64
     assert set(labels.tolist()) == {0, 1, 2}
     for text, label in zip(texts, labels, strict=True):
@@ -106,18 +106,18 @@ def test_genre_windows_come_from_plays_of_their_genre():
         ]
         assert any(text in source for source in sources)
     with pytest.raises(ValueError, match="batch_size"):
-        data.genre_windows("train", 12, 0, rng)
+        genre.genre_windows("train", 12, 0, rng)
 
 
 def test_encode_padded_by_hand():
     tokenizer = WordTokenizer(["<unk>", "to", "be", "or", "not", ","])
-    ids, mask = data.encode_padded(["To be, or not", "be"], tokenizer, max_len=4)
+    ids, mask = genre.encode_padded(["To be, or not", "be"], tokenizer, max_len=4)
     np.testing.assert_array_equal(ids, [[1, 2, 5, 3], [2, 0, 0, 0]])  # cut at 4; padded with 0
     np.testing.assert_array_equal(mask, [[True, True, True, True], [True, False, False, False]])
-    ids, _ = data.encode_padded(["To"], tokenizer, max_len=2, lowercase=False)
+    ids, _ = genre.encode_padded(["To"], tokenizer, max_len=2, lowercase=False)
     assert ids.tolist() == [[0, 0]]  # "To" is unknown without lowercasing
     with pytest.raises(ValueError, match="max_len"):
-        data.encode_padded(["be"], tokenizer, max_len=0)
+        genre.encode_padded(["be"], tokenizer, max_len=0)
 
 
 def test_tfidf_baseline_learns_a_separable_toy_task():

@@ -14,7 +14,6 @@ import pytest
 from lessonkit.parallel_text import PARALLEL_TEXT
 from lessonkit.text import (
     ENDOFTEXT,
-    GPT2_FILES,
     BPETokenizer,
     GPT2Tokenizer,
     bytes_to_unicode,
@@ -260,11 +259,14 @@ def test_bad_input_raises_value_error(gpt2):
 
 
 def test_missing_or_altered_files_say_how_to_fetch(tmp_path, monkeypatch):
+    from lessonkit.data import MANIFEST, data_dir
+
+    (tmp_path / MANIFEST).write_bytes((data_dir() / MANIFEST).read_bytes())
     monkeypatch.setenv("LESSONKIT_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="fetch_gpt2_vocab.py"):
         GPT2Tokenizer.from_data()
     (tmp_path / "gpt2").mkdir()
-    for name in GPT2_FILES:
+    for name in ("encoder.json", "vocab.bpe"):
         (tmp_path / "gpt2" / name).write_text("{}")
     with pytest.raises(ValueError, match="fetch_gpt2_vocab.py"):
         GPT2Tokenizer.from_data()

@@ -346,3 +346,42 @@ def test_offline_from_pretrained_warns_once_and_falls_back_to_the_bundled_model(
     assert "Shakespeare" in model.source and model.config.vocab_size == tokenizer.vocab_size
     with pytest.raises(ValueError, match="unknown GPT-2 size"):
         torch_gpt2.from_pretrained("gpt3")
+
+
+def test_the_trace_of_a_step_is_the_same_in_both_twins_and_explains_its_logits(tiny):
+    """``step(..., return_trace=True)``: the last token's scores, mask, weights, weighted values,
+    MLP output and logits, equal in both twins; the logits are the plain step's, the weights the
+    softmax of the masked scores, the weighted values the weights times the cached values."""
+    from lessonkit.models.gpt2 import TRACE_KEYS
+
+    _, pt, tf_model, _ = tiny
+    ids = np.random.default_rng(5).integers(0, 97, (2, 6))
+    plain_logits, cache = pt.step(ids)
+    traces = {}
+    for name, model in (("torch", pt), ("tensorflow", tf_model)):
+        logits, state, trace = model.step(ids, return_trace=True)
+        assert sorted(trace) == sorted(TRACE_KEYS)
+        np.testing.assert_allclose(logits, plain_logits, atol=ATOL_SMALL, rtol=0)
+        np.testing.assert_allclose(trace["logits"], plain_logits, atol=ATOL_SMALL, rtol=0)
+        traces[name] = trace
+    for key in TRACE_KEYS:
+        np.testing.assert_allclose(traces["tensorflow"][key], traces["torch"][key], atol=ATOL_SMALL)
+    trace, config = traces["torch"], pt.config
+    L, H, S, D = config.n_layers, config.n_heads, ids.shape[1], config.head_dim
+    assert trace["scores"].shape == trace["weights"].shape == (2, L, H, S)
+    assert trace["weighted_values"].shape == (2, L, H, D) and trace["mlp"].shape == (
+        2,
+        L,
+        config.d_model,
+    )
+    assert trace["mask"].all()  # the last token may read every position
+    scores = trace["scores"] - trace["scores"].max(-1, keepdims=True)
+    softmax = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
+    np.testing.assert_allclose(trace["weights"], softmax, atol=1e-5)
+    values = np.stack([v.numpy() for _, v in cache], axis=1)  # (B, L, H, S, D)
+    np.testing.assert_allclose(
+        trace["weighted_values"], np.einsum("blhs,blhsd->blhd", trace["weights"], values), atol=1e-5
+    )
+    # After a cached prompt, the one new token's mask is still all True over S + 1 positions.
+    _, _, later = pt.step(np.array([[1], [2]]), cache, return_trace=True)
+    assert later["weights"].shape[-1] == S + 1 and later["mask"].all()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, chisquare
 
-from lessonkit.data import MLM_IGNORE, mask_tokens
+from lessonkit.models.bert import IGNORE_INDEX, mask_tokens
 
 VOCAB = 30522
 PAD, UNK, CLS, SEP, MASK = 0, 100, 101, 102, 103
@@ -32,7 +32,7 @@ def draw():
 
 def fates(ids, inputs, labels):
     """Counts of selected positions that became [MASK], stayed the same, or became another token."""
-    selected = labels != MLM_IGNORE
+    selected = labels != IGNORE_INDEX
     masked = (inputs[selected] == MASK).sum()
     kept = (inputs[selected] == ids[selected]).sum()
     return np.array([masked, kept, selected.sum() - masked - kept])
@@ -41,7 +41,7 @@ def fates(ids, inputs, labels):
 def test_about_15_percent_of_ordinary_tokens_are_selected(draw):
     ids, _, labels = draw
     eligible = ~np.isin(ids, SPECIAL)
-    selected = labels != MLM_IGNORE
+    selected = labels != IGNORE_INDEX
     assert eligible.sum() > 40_000  # a large sample
     assert binomtest(int(selected.sum()), int(eligible.sum()), 0.15).pvalue > 1e-3
     # ... and the test notices a wrong rate
@@ -61,9 +61,9 @@ def test_other_proportions_are_honoured():
     ids = padded_batch(seed=1)
     _, labels = mask_tokens(ids, 3, VOCAB, MASK, SPECIAL, mask_prob=0.4)
     eligible = int((~np.isin(ids, SPECIAL)).sum())
-    assert binomtest(int((labels != MLM_IGNORE).sum()), eligible, 0.4).pvalue > 1e-3
+    assert binomtest(int((labels != IGNORE_INDEX).sum()), eligible, 0.4).pvalue > 1e-3
     inputs, labels = mask_tokens(ids, 3, VOCAB, MASK, SPECIAL, random_prob=0.0, keep_prob=0.0)
-    selected = labels != MLM_IGNORE
+    selected = labels != IGNORE_INDEX
     assert (inputs[selected] == MASK).all()
 
 
@@ -85,13 +85,13 @@ def test_random_replacements_are_uniform_over_ordinary_tokens():
 def test_specials_and_padding_are_never_selected(draw):
     ids, inputs, labels = draw
     special = np.isin(ids, SPECIAL)
-    assert (labels[special] == MLM_IGNORE).all()
+    assert (labels[special] == IGNORE_INDEX).all()
     assert (inputs[special] == ids[special]).all()
 
 
 def test_labels_are_the_original_ids_exactly_where_selected(draw):
     ids, inputs, labels = draw
-    selected = labels != MLM_IGNORE
+    selected = labels != IGNORE_INDEX
     assert (labels[selected] == ids[selected]).all()
     assert (inputs[~selected] == ids[~selected]).all()  # nothing else changes
     assert inputs.shape == labels.shape == ids.shape

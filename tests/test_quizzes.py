@@ -7,7 +7,7 @@ import pytest
 
 from lessonkit.data import windows
 from lessonkit.masks import causal_mask
-from lessonkit.widgets import Quiz
+from lessonkit.quiz import Quiz
 
 LESSONS = ("lesson1", "lesson2", "lesson3", "lesson4", "lesson5")
 
@@ -139,7 +139,7 @@ def test_from_file_names_the_file_and_needs_a_part(tmp_path):
 def test_widget_builds_and_check_buttons_update_feedback_and_score():
     quiz = Quiz.from_file("lesson3", part="post")
     widget = quiz.widget
-    boxes = widget.children[1:-1]
+    boxes = widget.children[1 : 1 + len(quiz.questions)]
     assert len(boxes) == len(quiz.questions)
     assert "Score: 0 / 7" in quiz.score.value
     for index, (box, q) in enumerate(zip(boxes, quiz.questions, strict=True)):

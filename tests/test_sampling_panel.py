@@ -36,14 +36,21 @@ def test_sliders_reshape_the_bars_and_resample():
     assert panel.settings()["top_p"] == 0.5 and panel.probs[0] == 1.0
 
 
-def test_full_top_k_means_no_cut_and_errors_are_shown_not_raised():
-    panel, _ = make_panel()
+def test_top_k_zero_is_off_and_errors_are_shown_escaped_not_raised():
+    panel, calls = make_panel()
+    assert (panel.top_k.value, panel.top_k.min, panel.top_k.max) == (0, 0, 4)  # 4 = vocabulary
     assert panel.settings()["top_k"] is None
+    panel.top_k.value = 4  # the whole vocabulary: allowed, and no cut either
+    np.testing.assert_allclose(panel.probs, next_token_probs(LOGITS))
     panel.logits_fn = lambda prompt: (_ for _ in ()).throw(
-        ValueError("characters not in the vocabulary: ['é']")
+        ValueError("characters not in the vocabulary: ['<', 'é']")
     )
-    panel.prompt.value = "é"
-    assert "not in the vocabulary" in panel.message.value
+    panel.prompt.value = "<é"
+    assert "not in the vocabulary: [&#x27;&lt;&#x27;, &#x27;é&#x27;]" in panel.message.value
+    assert panel.probs is None and panel.passage.value == ""  # the old passage is gone
+    panel.logits_fn = lambda prompt: LOGITS
+    panel.prompt.value = "y"
+    assert panel.message.value == "" and panel.passage.value == "y<1.0>"
 
 
 def test_unknown_controls_are_rejected():

@@ -30,6 +30,7 @@ def test_typing_updates_the_answer_and_the_heatmap_and_bad_input_shows_why():
     assert [t.get_text() for t in ax.get_yticklabels()][:4] == ["1", "9", "9", "8"]
     assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
     panel.set(text="café on 3 May")  # a character outside the vocabulary
-    assert panel.result is None and "outside the vocabulary" in panel.answer.value
+    assert panel.result is None and "outside the vocabulary" in panel.message.value
+    assert panel.answer.value == "" and panel.chart.shown is None  # the old answer is gone
     panel.set(text="")
-    assert "empty" in panel.answer.value
+    assert "empty" in panel.message.value

@@ -126,10 +126,12 @@ def tiny_bert(cls):
     return "bert", cls, config
 
 
-def tiny_seq2seq(attention):
+def tiny_seq2seq(attention, bidirectional=True):
     from lessonkit.models.seq2seq import Seq2SeqConfig
 
-    config = Seq2SeqConfig(d_embed=8, d_model=16, d_attn=12, attention=attention)
+    config = Seq2SeqConfig(
+        d_embed=8, d_model=16, d_attn=12, attention=attention, bidirectional=bidirectional
+    )
     return "seq2seq", "Seq2Seq", config
 
 
@@ -143,6 +145,8 @@ MODELS = [
     *(tiny_bert(cls) for cls in ("BertModel", "BertForMaskedLM")),
     tiny_seq2seq(False),
     tiny_seq2seq(True),
+    tiny_seq2seq(False, bidirectional=False),  # Bahdanau et al.'s RNNencdec baseline
+    tiny_seq2seq(True, bidirectional=False),
 ]
 
 

@@ -1,4 +1,5 @@
-"""BERT's hyperparameters, its weight keys and parameter count, and input checks, without a framework.
+"""BERT's hyperparameters, weight keys, parameter count, input checks and masking recipe, without a
+framework.
 
 The config is shared by the PyTorch and TensorFlow twins (``lessonkit.{torch,tensorflow}.bert``).
 The weight keys of both twins are those of Hugging Face's ``BertModel``
@@ -11,7 +12,7 @@ is found and read by :mod:`lessonkit.pretrained`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,6 +299,81 @@ def check_labels(config: BertConfig, labels: Any, input_shape: tuple[int, ...]) 
             f"labels must be token ids in [0, {config.vocab_size}) or {IGNORE_INDEX} (ignored), "
             f"got {kept.min()}..{kept.max()}"
         )
+
+
+# ----------------------------------------------------------------------- masked language modelling
+
+
+def mask_tokens(
+    ids: np.ndarray,
+    rng: np.random.Generator | int,
+    vocab_size: int,
+    mask_id: int,
+    special_ids: Sequence[int],
+    mask_prob: float = 0.15,
+    random_prob: float = 0.1,
+    keep_prob: float = 0.1,
+    random_ids: Sequence[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """BERT's masking recipe: hide tokens for a masked language model to predict.
+
+    Each position whose id is not in ``special_ids`` (pass ``[CLS]``, ``[SEP]``, ``[PAD]``, ...:
+    they are never selected) is selected with probability ``mask_prob``. A selected token becomes
+    ``[MASK]`` (``mask_id``) with probability ``1 - random_prob - keep_prob`` (80%), a random
+    token with probability ``random_prob`` (10%), and stays itself with probability ``keep_prob``
+    (10%): since ``[MASK]`` never appears at fine-tuning, the model must also predict tokens it
+    can see, and cannot trust every token it sees. Random tokens are drawn uniformly from
+    ``random_ids`` (default: every id below ``vocab_size`` that is not special).
+
+    ``rng`` is a NumPy generator or a seed. Returns ``(inputs, labels)``, both shaped like ``ids``
+    (int64): ``labels`` holds the original id at selected positions and ``IGNORE_INDEX`` (-100)
+    everywhere else, so the loss counts the selected positions only.
+    """
+    ids = np.asarray(ids)
+    if ids.ndim == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"ids must be an integer array of token ids, got {ids.dtype} {ids.shape}")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)):
+        raise ValueError(f"vocab_size must be an int, got {vocab_size!r}")
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(
+            f"ids must be in [0, vocab_size={vocab_size}), got {ids.min()}..{ids.max()}"
+        )
+    if not 0 <= mask_id < vocab_size:
+        raise ValueError(f"mask_id must be in [0, vocab_size={vocab_size}), got {mask_id}")
+    special = np.asarray(list(special_ids), dtype=np.int64)
+    if special.size and (special.min() < 0 or special.max() >= vocab_size):
+        raise ValueError(f"special_ids must be in [0, vocab_size={vocab_size}), got {special}")
+    probabilities = {"mask_prob": mask_prob, "random_prob": random_prob, "keep_prob": keep_prob}
+    for name, p in probabilities.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
+    if random_prob + keep_prob > 1:
+        raise ValueError(
+            f"random_prob + keep_prob must be at most 1 (the rest become [MASK]), "
+            f"got {random_prob} + {keep_prob}"
+        )
+    if random_ids is None:
+        candidates = np.setdiff1d(np.arange(vocab_size), special)
+    else:
+        candidates = np.asarray(list(random_ids), dtype=np.int64)
+        if candidates.size and (candidates.min() < 0 or candidates.max() >= vocab_size):
+            raise ValueError(f"random_ids must be in [0, vocab_size={vocab_size})")
+    if candidates.size == 0 and random_prob > 0:
+        raise ValueError("no ids to draw random replacements from: every id is special")
+    rng = np.random.default_rng(rng)
+
+    eligible = ~np.isin(ids, special)  # (...) never a special token or padding
+    selected = eligible & (rng.random(ids.shape) < mask_prob)
+    fate = rng.random(ids.shape)  # where a selected token lands: [MASK] | random | kept
+    to_mask = selected & (fate < 1 - random_prob - keep_prob)
+    to_random = selected & (fate >= 1 - random_prob - keep_prob) & (fate < 1 - keep_prob)
+    replacements = candidates[rng.integers(0, max(candidates.size, 1), size=ids.shape)]
+
+    inputs = ids.astype(np.int64)  # a copy
+    inputs[to_mask] = mask_id
+    inputs[to_random] = replacements[to_random]
+    labels = np.where(selected, ids, IGNORE_INDEX).astype(np.int64)
+    return inputs, labels
 
 
 # The shapes a checkpoint of each class must hold (see lessonkit.checkpoints.read).

@@ -264,6 +264,21 @@ def check_cache(state, config: GPT2Config, batch_size: int | None = None) -> int
     return length or 0
 
 
+# What ``step(..., return_trace=True)`` returns for the last token of each row, in both twins:
+# per layer (axis 1) the scaled q·k scores of each head over the S positions read so far (0 where
+# masked), the causal mask (True: may attend), the softmax weights, each head's weighted sum of the
+# values, the MLP block's output; and the logits.
+TRACE_KEYS = ("scores", "mask", "weights", "weighted_values", "mlp", "logits")
+TRACE_SHAPES = {
+    "scores": "(B, n_layers, H, S)",
+    "mask": "(B, n_layers, S)",
+    "weights": "(B, n_layers, H, S)",
+    "weighted_values": "(B, n_layers, H, D)",
+    "mlp": "(B, n_layers, C)",
+    "logits": "(B, V)",
+}
+
+
 class WithoutCache:
     """A model's ``step`` without the KV cache: every step re-reads the whole sequence so far.
 

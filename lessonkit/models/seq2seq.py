@@ -21,13 +21,15 @@ from ..generation import generate
 
 @dataclass(frozen=True)
 class Seq2SeqConfig(Config):
-    """A bidirectional GRU encoder and a GRU decoder, with or without additive attention.
+    """A GRU encoder and a GRU decoder, with or without additive attention.
 
     ``d_embed`` is the width of both embeddings; ``d_model`` the width of each encoder direction
-    and of the decoder state (encoder states are ``2 * d_model`` wide); ``d_attn`` the width of the
-    additive-attention scores' hidden layer; ``max_len`` the longest source, in characters.
-    ``attention=False`` gives the plain decoder, which sees the source only through the encoder's
-    final states.
+    and of the decoder state (encoder states are ``d_context`` wide: ``2 * d_model`` when
+    ``bidirectional``); ``d_attn`` the width of the additive-attention scores' hidden layer;
+    ``max_len`` the longest source, in characters. ``attention=False`` gives the plain decoder,
+    which sees the source only through the encoder's final states; with ``bidirectional=False``
+    as well it is Bahdanau et al.'s baseline (Cho et al.'s RNNencdec): a one-way encoder whose
+    last state, after the last character, is the only context.
     """
 
     src_vocab_size: int = len(SOURCE_VOCAB)
@@ -37,6 +39,7 @@ class Seq2SeqConfig(Config):
     d_attn: int = 64
     max_len: int = MAX_SOURCE_LEN
     attention: bool = True
+    bidirectional: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -45,8 +48,15 @@ class Seq2SeqConfig(Config):
                 raise ValueError(
                     f"Seq2SeqConfig.{name} must be at least 1, got {getattr(self, name)}"
                 )
-        if not isinstance(self.attention, bool):
-            raise ValueError(f"attention must be True or False, got {self.attention!r}")
+        for name in ("attention", "bidirectional"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+    @property
+    def d_context(self) -> int:
+        """The width of the encoder's states, and so of every context the decoder reads: 2C for
+        a bidirectional encoder (both directions side by side), C for a one-way one."""
+        return (2 if self.bidirectional else 1) * self.d_model
 
 
 def attention_parameter_count(config: Seq2SeqConfig) -> int:
@@ -57,7 +67,7 @@ def attention_parameter_count(config: Seq2SeqConfig) -> int:
     (d_attn, d_model), ``W_h`` (d_attn, 2 d_model) and ``v`` (d_attn).
     """
     C, A = config.d_model, config.d_attn
-    return A * C + A * 2 * C + A
+    return A * C + A * config.d_context + A
 
 
 def check_source(src: Any, config: Seq2SeqConfig) -> np.ndarray:
@@ -124,33 +134,34 @@ class Translator:
 def weight_shapes(config: Seq2SeqConfig) -> dict[str, tuple[int, ...]]:
     """Every weight's shape under the twins' (torch ``state_dict``) keys, without building a model.
 
-    The encoder is a bidirectional GRU (3 gates, so ``3C`` rows); the bridge maps its two final
-    states (2C) to the decoder's start (C); the decoder's GRU cell reads the embedded previous
-    character and the 2C-wide context; its head reads the state and the context.
+    The encoder is a GRU (3 gates, so ``3C`` rows), bidirectional or one-way; the bridge maps its
+    final state(s) (``d_context``: 2C or C) to the decoder's start (C); the decoder's GRU cell
+    reads the embedded previous character and the context; its head reads the state and the
+    context.
     """
-    E, C, A = config.d_embed, config.d_model, config.d_attn
+    E, C, A, D = config.d_embed, config.d_model, config.d_attn, config.d_context
     shapes: dict[str, tuple[int, ...]] = {"encoder.embedding.weight": (config.src_vocab_size, E)}
-    for suffix in ("_l0", "_l0_reverse"):
+    for suffix in ("_l0", "_l0_reverse") if config.bidirectional else ("_l0",):
         shapes |= {
             f"encoder.rnn.weight_ih{suffix}": (3 * C, E),
             f"encoder.rnn.weight_hh{suffix}": (3 * C, C),
             f"encoder.rnn.bias_ih{suffix}": (3 * C,),
             f"encoder.rnn.bias_hh{suffix}": (3 * C,),
         }
-    shapes |= {"bridge.weight": (C, 2 * C), "bridge.bias": (C,)}
+    shapes |= {"bridge.weight": (C, D), "bridge.bias": (C,)}
     shapes["decoder.embedding.weight"] = (config.tgt_vocab_size, E)
     if config.attention:
         shapes |= {
             "decoder.attention.query_proj.weight": (A, C),
-            "decoder.attention.key_proj.weight": (A, 2 * C),
+            "decoder.attention.key_proj.weight": (A, D),
             "decoder.attention.energy.weight": (1, A),
         }
     return shapes | {
-        "decoder.cell.weight_ih": (3 * C, E + 2 * C),
+        "decoder.cell.weight_ih": (3 * C, E + D),
         "decoder.cell.weight_hh": (3 * C, C),
         "decoder.cell.bias_ih": (3 * C,),
         "decoder.cell.bias_hh": (3 * C,),
-        "decoder.head.weight": (config.tgt_vocab_size, 3 * C),
+        "decoder.head.weight": (config.tgt_vocab_size, C + D),
         "decoder.head.bias": (config.tgt_vocab_size,),
     }
 

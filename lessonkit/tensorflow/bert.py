@@ -22,6 +22,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from ..models.bert import IGNORE_INDEX, BertConfig, check_inputs, check_labels
 from ..pretrained import minilm_weights
@@ -58,7 +59,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.dropout = keras.layers.Dropout(config.dropout)
 
     def call(self, input_ids, token_type_ids, training=None):
-        positions = tf.range(tf.shape(input_ids)[1])  # (T,)
+        positions = ops.arange(tf.shape(input_ids)[1])  # (T,)
         x = (
             self.word_embeddings(input_ids)  # (B, T, C)
             + self.position_embeddings(positions)  # (T, C), the same for every sequence
@@ -87,16 +88,16 @@ class BertSelfAttention(keras.layers.Layer):
         B, T, C = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
 
         def split_heads(t):
-            t = tf.reshape(t, (B, T, self.n_heads, self.head_dim))  # (B, T, H, D)
-            return tf.transpose(t, (0, 2, 1, 3))  # (B, H, T, D)
+            t = ops.reshape(t, (B, T, self.n_heads, self.head_dim))  # (B, T, H, D)
+            return ops.transpose(t, (0, 2, 1, 3))  # (B, H, T, D)
 
         q, k, v = split_heads(self.query(x)), split_heads(self.key(x)), split_heads(self.value(x))
-        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.head_dim)  # (B, H, T, T)
+        scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / math.sqrt(self.head_dim)  # (B, H, T, T)
         if padding is not None:
             scores = scores + padding  # padded keys get (almost) zero weight
-        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, T)
-        y = tf.matmul(self.dropout(weights, training=training), v)  # (B, H, T, D)
-        y = tf.reshape(tf.transpose(y, (0, 2, 1, 3)), (B, T, C))  # merge heads: (B, T, C)
+        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, T); ops.softmax warns if T = 1
+        y = ops.matmul(self.dropout(weights, training=training), v)  # (B, H, T, D)
+        y = ops.reshape(ops.transpose(y, (0, 2, 1, 3)), (B, T, C))  # merge heads: (B, T, C)
         return y, weights
 
 
@@ -137,7 +138,7 @@ class BertIntermediate(keras.layers.Layer):
         self.dense = _dense(config.d_ff, "dense")
 
     def call(self, x):
-        return tf.nn.gelu(self.dense(x), approximate=False)  # (B, T, d_ff)
+        return ops.gelu(self.dense(x), approximate=False)  # (B, T, d_ff)
 
 
 class BertOutput(keras.layers.Layer):
@@ -194,7 +195,7 @@ class BertPooler(keras.layers.Layer):
         self.dense = _dense(config.d_model, "dense")
 
     def call(self, x):
-        return tf.tanh(self.dense(x[:, 0]))  # (B, T, C) -> (B, C)
+        return ops.tanh(self.dense(x[:, 0]))  # (B, T, C) -> (B, C)
 
 
 class _WeightMixin:
@@ -240,13 +241,13 @@ class BertModel(_WeightMixin, TorchLayout, keras.Model):
         attention weights of every layer, a list of (B, H, T, T).
         """
         _check_eagerly(self.config, input_ids, token_type_ids, attention_mask)
-        input_ids = tf.convert_to_tensor(input_ids)
+        input_ids = ops.convert_to_tensor(input_ids)
         if token_type_ids is None:
-            token_type_ids = tf.zeros_like(input_ids)  # (B, T): all sentence A
+            token_type_ids = ops.zeros_like(input_ids)  # (B, T): all sentence A
         padding = None
         if attention_mask is not None:
-            real = tf.cast(tf.convert_to_tensor(attention_mask), tf.float32)[:, None, None, :]
-            padding = (1.0 - real) * tf.float32.min  # (B, 1, 1, T): 0 real, very negative pad
+            real = ops.cast(attention_mask, "float32")[:, None, None, :]  # (B, 1, 1, T)
+            padding = (1.0 - real) * np.finfo(np.float32).min  # 0 real, very negative pad
         x = self.embeddings(input_ids, token_type_ids, training=training)  # (B, T, C)
         x, attention = self.encoder(x, padding, training=training)  # (B, T, C)
         pooled = self.pooler(x) if self.pooler is not None else None  # (B, C)
@@ -274,7 +275,7 @@ class BertPredictionHeadTransform(keras.layers.Layer):
         self.LayerNorm = _layer_norm(config)
 
     def call(self, x):
-        return self.LayerNorm(tf.nn.gelu(self.dense(x), approximate=False))  # (B, T, C)
+        return self.LayerNorm(ops.gelu(self.dense(x), approximate=False))  # (B, T, C)
 
 
 class BertLMPredictionHead(keras.layers.Layer):
@@ -337,13 +338,13 @@ class BertForMaskedLM(_WeightMixin, TorchLayout, keras.Model):
         if targets is not None:
             if tf.executing_eagerly():
                 check_labels(self.config, targets, tuple(hidden.shape[:2]))
-            targets = tf.cast(tf.convert_to_tensor(targets), tf.int32)  # (B, T)
+            targets = ops.cast(targets, "int32")  # (B, T)
             scored = targets != IGNORE_INDEX  # (B, T)
-            losses = keras.ops.sparse_categorical_crossentropy(
-                tf.where(scored, targets, 0), logits, from_logits=True
+            losses = ops.sparse_categorical_crossentropy(
+                ops.where(scored, targets, 0), logits, from_logits=True
             )  # (B, T)
-            n_scored = tf.maximum(tf.reduce_sum(tf.cast(scored, tf.float32)), 1.0)  # 0, not NaN
-            loss = tf.reduce_sum(tf.where(scored, losses, 0.0)) / n_scored
+            n_scored = ops.maximum(ops.sum(ops.cast(scored, "float32")), 1.0)  # 0, not NaN
+            loss = ops.sum(ops.where(scored, losses, 0.0)) / n_scored
         return (logits, loss, attention) if return_attention else (logits, loss)
 
     def get_config(self) -> dict[str, Any]:

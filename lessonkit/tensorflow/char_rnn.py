@@ -18,6 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from .. import checks
 from ..models.char_rnn import CharRNNConfig
@@ -96,8 +97,8 @@ class CharRNN(TorchLayout, keras.Model):
         logits, _ = self.run(idx, state, training=training)
         loss = None
         if targets is not None:
-            losses = keras.ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-            loss = keras.ops.mean(losses)  # (B, T) -> ()
+            losses = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+            loss = ops.mean(losses)  # (B, T) -> ()
         return logits, loss
 
     def run(self, idx, state=None, training=None):
@@ -117,9 +118,9 @@ class CharRNN(TorchLayout, keras.Model):
                 x = self.dropout(x, training=training)
         if lstm:
             h, c = zip(*finals, strict=True)
-            state = (keras.ops.stack(h), keras.ops.stack(c))  # each (n_layers, B, C)
+            state = (ops.stack(h), ops.stack(c))  # each (n_layers, B, C)
         else:
-            state = keras.ops.stack([f[0] for f in finals])  # (n_layers, B, C)
+            state = ops.stack([f[0] for f in finals])  # (n_layers, B, C)
         return self.head(x), state  # (B, T, V)
 
     def step(self, ids: np.ndarray, state=None):
@@ -127,9 +128,9 @@ class CharRNN(TorchLayout, keras.Model):
         state); the prompt is read once, then each new token is one compiled call."""
         ids = checks.token_ids(ids, self.config.vocab_size)
         if state is None:
-            zeros = tf.zeros((self.config.n_layers, ids.shape[0], self.config.d_model))
+            zeros = ops.zeros((self.config.n_layers, ids.shape[0], self.config.d_model))
             state = (zeros, zeros) if self.config.cell == "lstm" else zeros
-        logits, state = self._step_fn(tf.constant(ids, dtype=tf.int32), state)
+        logits, state = self._step_fn(ops.convert_to_tensor(ids, "int32"), state)
         return logits.numpy(), state
 
     def _last_logits(self, idx, state):

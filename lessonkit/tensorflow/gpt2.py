@@ -22,8 +22,9 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
-from ..models.gpt2 import GPT2Config, check_cache, check_ids, check_length
+from ..models.gpt2 import TRACE_KEYS, GPT2Config, check_cache, check_ids, check_length
 from ..pretrained import pretrained_arrays, shakespeare_checkpoint
 from ..text import GPT2Tokenizer
 from .weights import TorchLayout, from_arrays, load_checkpoint, save_checkpoint, weight_of  # noqa: F401
@@ -42,7 +43,7 @@ class Conv1D(keras.layers.Layer):
         self.bias = self.add_weight(shape=(n_out,), initializer="zeros", name="bias")
 
     def call(self, x):
-        return keras.ops.matmul(x, self.weight) + self.bias  # (..., n_in) -> (..., n_out)
+        return ops.matmul(x, self.weight) + self.bias  # (..., n_in) -> (..., n_out)
 
 
 class CausalSelfAttention(keras.layers.Layer):
@@ -60,28 +61,35 @@ class CausalSelfAttention(keras.layers.Layer):
         self.attn_dropout = keras.layers.Dropout(config.dropout)
         self.resid_dropout = keras.layers.Dropout(config.dropout)
 
-    def call(self, x, past=None, training=None):
+    def call(self, x, past=None, training=None, trace=None):
         """``x`` (B, T, C) and this layer's cached ``(keys, values)`` -> ``(output (B, T, C),
-        attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T."""
+        attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T.
+        ``trace``, when given, receives the last position's scores, mask, weights and weighted
+        sum of values (see :meth:`GPT2.step`)."""
         B, T, C = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
-        q, k, v = tf.split(self.c_attn(x), 3, axis=-1)  # (B, T, 3C) -> 3 x (B, T, C)
+        q, k, v = ops.split(self.c_attn(x), 3, axis=-1)  # (B, T, 3C) -> 3 x (B, T, C)
 
         def split_heads(t):
-            t = tf.reshape(t, (B, T, self.n_heads, self.head_dim))  # (B, T, H, D)
-            return tf.transpose(t, (0, 2, 1, 3))  # (B, H, T, D)
+            t = ops.reshape(t, (B, T, self.n_heads, self.head_dim))  # (B, T, H, D)
+            return ops.transpose(t, (0, 2, 1, 3))  # (B, H, T, D)
 
         q, k, v = split_heads(q), split_heads(k), split_heads(v)
         if past is not None:
-            k = tf.concat([past[0], k], axis=2)  # (B, H, S, D)
-            v = tf.concat([past[1], v], axis=2)  # (B, H, S, D)
+            k = ops.concatenate([past[0], k], axis=2)  # (B, H, S, D)
+            v = ops.concatenate([past[1], v], axis=2)  # (B, H, S, D)
         S = tf.shape(k)[2]
-        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.head_dim)  # (B, H, T, S)
+        scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / math.sqrt(self.head_dim)  # (B, H, T, S)
         # Query t sits at position S - T + t and may see keys 0 ... S - T + t.
-        allowed = tf.range(S)[None, :] <= tf.range(T)[:, None] + (S - T)  # (T, S)
-        scores = tf.where(allowed, scores, float("-inf"))
-        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, S)
-        y = tf.matmul(self.attn_dropout(weights, training=training), v)  # (B, H, T, D)
-        y = tf.reshape(tf.transpose(y, (0, 2, 1, 3)), (B, T, C))  # merge heads: (B, T, C)
+        allowed = ops.arange(S)[None, :] <= ops.arange(T)[:, None] + (S - T)  # (T, S)
+        scores = ops.where(allowed, scores, float("-inf"))
+        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, S); ops.softmax warns if S = 1
+        y = ops.matmul(self.attn_dropout(weights, training=training), v)  # (B, H, T, D)
+        if trace is not None:  # the last query's row, before and after the softmax
+            trace["scores"].append(ops.where(allowed[-1], scores[:, :, -1], 0.0))  # (B, H, S)
+            trace["mask"].append(ops.broadcast_to(allowed[-1], (B, S)))  # (B, S)
+            trace["weights"].append(weights[:, :, -1])  # (B, H, S)
+            trace["weighted_values"].append(y[:, :, -1])  # (B, H, D)
+        y = ops.reshape(ops.transpose(y, (0, 2, 1, 3)), (B, T, C))  # merge heads: (B, T, C)
         return self.resid_dropout(self.c_proj(y), training=training), weights, (k, v)
 
 
@@ -112,12 +120,16 @@ class Block(keras.layers.Layer):
         self.ln_2 = keras.layers.LayerNormalization(epsilon=eps, name="ln_2")
         self.mlp = MLP(config, name="mlp")
 
-    def call(self, x, past=None, training=None):
+    def call(self, x, past=None, training=None, trace=None):
         """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S), (keys, values))``."""
-        attended, weights, present = self.attn(self.ln_1(x), past, training=training)
+        # Keras' __call__ copies its arguments, so a trace is passed to `call` directly.
+        attention = self.attn if trace is None else self.attn.call
+        attended, weights, present = attention(self.ln_1(x), past, training=training, trace=trace)
         x = x + attended
-        x = x + self.mlp(self.ln_2(x), training=training)
-        return x, weights, present
+        mlp = self.mlp(self.ln_2(x), training=training)  # (B, T, C)
+        if trace is not None:
+            trace["mlp"].append(mlp[:, -1])  # (B, C)
+        return x + mlp, weights, present
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
@@ -152,11 +164,11 @@ class GPT2(TorchLayout, keras.Model):
         logits, _, attention = self.run(idx, training=training)
         loss = None
         if targets is not None:
-            losses = keras.ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-            loss = keras.ops.mean(losses)  # (B, T) -> ()
+            losses = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+            loss = ops.mean(losses)  # (B, T) -> ()
         return (logits, loss, attention) if return_attention else (logits, loss)
 
-    def run(self, idx, state=None, training=None, last_only: bool = False):
+    def run(self, idx, state=None, training=None, last_only: bool = False, trace=None):
         """Read ``idx`` (B, T) after the cached positions of ``state``.
 
         Returns ``(logits (B, T, V), the cache extended by T positions, attention per layer
@@ -170,33 +182,52 @@ class GPT2(TorchLayout, keras.Model):
             check_length(idx.shape[1], self.config, known_past)
         past_length = 0 if state is None else tf.shape(state[0][0])[2]
         T = tf.shape(idx)[1]
-        positions = tf.range(past_length, past_length + T)  # (T,)
+        positions = ops.arange(past_length, past_length + T)  # (T,)
         x = self.wte(idx) + self.wpe(positions)  # (B, T, C)
         x = self.drop(x, training=training)
         cache, attention = [], []
         for i, block in enumerate(self.h):
             past = None if state is None else state[i]
-            x, weights, present = block(x, past, training=training)  # (B, T, C)
+            call = block if trace is None else block.call  # see Block.call
+            x, weights, present = call(x, past, training=training, trace=trace)  # (B, T, C)
             cache.append(present)
             attention.append(weights)
         if last_only:
             x = x[:, -1:]  # (B, 1, C)
         x = self.ln_f(x)  # (B, T, C)
-        logits = tf.matmul(x, self.wte.embeddings, transpose_b=True)  # tied: (B, T, V)
+        logits = tf.matmul(x, self.wte.embeddings, transpose_b=True)  # tied, not copied: (B, T, V)
         return logits, tuple(cache), attention
 
-    def step(self, ids: np.ndarray, state=None, return_attention: bool = False):
+    def step(
+        self,
+        ids: np.ndarray,
+        state=None,
+        return_attention: bool = False,
+        return_trace: bool = False,
+    ):
         """Generation contract: NumPy ``ids`` (B, T) after the cached ``state`` -> ``(NumPy logits
         (B, V) of the last position, new state)``; with ``return_attention=True`` also the NumPy
-        attention of this step, (n_layers, B, H, T, S)."""
+        attention of this step, (n_layers, B, H, T, S); with ``return_trace=True`` also what
+        happened inside the step for the last token, as NumPy under :data:`TRACE_KEYS` (run
+        eagerly: a view for learners, not the fast path)."""
         past_length = check_cache(
             state, self.config, np.shape(ids)[0] if np.ndim(ids) == 2 else None
         )
         ids = check_ids(ids, self.config, past_length)
         if state is None:  # an empty cache, so one compiled function serves every step
-            empty = tf.zeros((ids.shape[0], self.config.n_heads, 0, self.config.head_dim))
+            empty = ops.zeros((ids.shape[0], self.config.n_heads, 0, self.config.head_dim))
             state = tuple((empty, empty) for _ in range(self.config.n_layers))
-        ids = tf.constant(ids, dtype=tf.int32)
+        ids = ops.convert_to_tensor(ids, "int32")
+        if return_trace:
+            trace = {key: [] for key in TRACE_KEYS if key != "logits"}
+            logits, state, attention = self.run(ids, state, training=False, last_only=True,
+                                                trace=trace)  # fmt: skip
+            last = logits[:, -1].numpy()  # (B, V)
+            out = (last, state)
+            if return_attention:
+                out += (ops.stack(attention).numpy(),)
+            traced = {k: ops.stack(v, 1).numpy() for k, v in trace.items()}
+            return (*out, traced | {"logits": last})
         if return_attention:
             logits, state, attention = self._step_attention_fn(ids, state)
             return logits.numpy(), state, attention.numpy()
@@ -209,7 +240,7 @@ class GPT2(TorchLayout, keras.Model):
 
     def _last_logits_and_attention(self, idx, state):
         logits, state, attention = self.run(idx, state, training=False, last_only=True)
-        return logits[:, -1], state, tf.stack(attention)  # (B, V), cache, (L, B, H, T, S)
+        return logits[:, -1], state, ops.stack(attention)  # (B, V), cache, (L, B, H, T, S)
 
     def weight(self, key: str) -> np.ndarray:
         """One weight as NumPy, by its checkpoint key (``"h.0.attn.c_attn.weight"``)."""

@@ -20,6 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from .. import dates
 from ..models.seq2seq import Seq2SeqConfig, Translator, check_source
@@ -50,17 +51,17 @@ class AdditiveAttention(keras.layers.Layer):
         self.energy.build((None, None, d_attn))
 
     def call(self, query, keys, mask=None, projected_keys=None):
-        """``query`` (B, C), ``keys`` (B, S, 2C), ``mask`` (B, S) True where real ->
-        ``(context (B, 2C), weights (B, S))``. ``projected_keys`` is ``key_proj(keys)``, passed in
+        """``query`` (B, C), ``keys`` (B, S, D), ``mask`` (B, S) True where real ->
+        ``(context (B, D), weights (B, S))``. ``projected_keys`` is ``key_proj(keys)``, passed in
         when the same keys serve many steps."""
         if projected_keys is None:
             projected_keys = self.key_proj(keys)  # (B, S, A)
-        hidden = keras.ops.tanh(self.query_proj(query)[:, None, :] + projected_keys)  # (B, S, A)
-        scores = keras.ops.squeeze(self.energy(hidden), -1)  # (B, S)
+        hidden = ops.tanh(self.query_proj(query)[:, None, :] + projected_keys)  # (B, S, A)
+        scores = ops.squeeze(self.energy(hidden), -1)  # (B, S)
         if mask is not None:
-            scores = keras.ops.where(mask, scores, np.finfo(np.float32).min)
-        weights = keras.ops.softmax(scores, axis=-1)  # (B, S)
-        context = keras.ops.einsum("bs,bsc->bc", weights, keys)  # (B, 2C)
+            scores = ops.where(mask, scores, np.finfo(np.float32).min)
+        weights = ops.softmax(scores, axis=-1)  # (B, S)
+        context = ops.einsum("bs,bsc->bc", weights, keys)  # (B, D)
         return context, weights
 
     def get_config(self) -> dict[str, Any]:
@@ -68,17 +69,19 @@ class AdditiveAttention(keras.layers.Layer):
                 "d_attn": self.d_attn}  # fmt: skip
 
 
-def final_states(states, mask):
-    """The encoder's summary (B, 2C) from its states (B, S, 2C): the forward direction's state at
-    the last real character joined with the backward direction's state at the first."""
-    C = states.shape[-1] // 2
-    last = keras.ops.sum(keras.ops.cast(mask, "int32"), axis=1) - 1  # (B,)
-    forward = tf.gather(states[:, :, :C], last, batch_dims=1)  # (B, C)
-    return keras.ops.concatenate([forward, states[:, 0, C:]], -1)  # (B, 2C)
+def final_states(states, mask, bidirectional: bool = True):
+    """The encoder's summary (B, D) from its states (B, S, D): the forward direction's state at
+    the last real character, joined (bidirectional, D = 2C) with the backward direction's state
+    at the first."""
+    C = states.shape[-1] // 2 if bidirectional else states.shape[-1]
+    last = ops.sum(ops.cast(mask, "int32"), axis=1) - 1  # (B,)
+    forward = ops.take_along_axis(states[:, :, :C], last[:, None, None], axis=1)[:, 0]  # (B, C)
+    return ops.concatenate([forward, states[:, 0, C:]], -1) if bidirectional else forward
 
 
 class Encoder(keras.layers.Layer):
-    """Embedding -> bidirectional GRU over the real characters of each row (padding skipped)."""
+    """Embedding -> GRU (bidirectional or one-way) over the real characters of each row (padding
+    skipped)."""
 
     def __init__(self, config: Seq2SeqConfig, **kwargs: Any):
         super().__init__(**kwargs)
@@ -91,18 +94,22 @@ class Encoder(keras.layers.Layer):
         gru = keras.layers.GRU(
             config.d_model, return_sequences=True, return_state=True, **_gru_kwargs(config.d_model)
         )
-        self.rnn = keras.layers.Bidirectional(gru, merge_mode="concat", name="rnn")
+        if config.bidirectional:
+            self.rnn = keras.layers.Bidirectional(gru, merge_mode="concat", name="rnn")
+        else:
+            self.rnn = gru
 
     def call(self, src, training=None):
-        """``src`` (B, S) right-padded -> ``(states (B, S, 2C), final (B, 2C), mask (B, S))``.
+        """``src`` (B, S) right-padded -> ``(states (B, S, D), final (B, D), mask (B, S))``.
 
-        ``final`` joins the forward direction's state after the last real character and the
-        backward direction's state after the first; ``states`` are zero at padding."""
-        mask = keras.ops.not_equal(src, dates.PAD_ID)  # (B, S)
+        ``final`` is the forward direction's state after the last real character, joined with the
+        backward direction's state after the first when bidirectional; ``states`` are zero at
+        padding."""
+        mask = ops.not_equal(src, dates.PAD_ID)  # (B, S)
         x = self.embedding(src)  # (B, S, E)
-        states, forward_final, backward_final = self.rnn(x, mask=mask, training=training)
-        states = states * keras.ops.cast(mask, states.dtype)[:, :, None]  # (B, S, 2C)
-        return states, keras.ops.concatenate([forward_final, backward_final], -1), mask
+        states, *finals = self.rnn(x, mask=mask, training=training)  # finals: one per direction
+        states = states * ops.cast(mask, states.dtype)[:, :, None]  # (B, S, D)
+        return states, ops.concatenate(finals, -1), mask  # (B, D)
 
 
 class Decoder(keras.layers.Layer):
@@ -111,7 +118,7 @@ class Decoder(keras.layers.Layer):
     def __init__(self, config: Seq2SeqConfig, **kwargs: Any):
         super().__init__(**kwargs)
         self.config = config
-        d_context = 2 * config.d_model  # attention's c_t, or the plain model's fixed summary
+        d_context = config.d_context  # attention's c_t, or the plain model's fixed summary
         self.embedding = keras.layers.Embedding(
             config.tgt_vocab_size,
             config.d_embed,
@@ -120,7 +127,7 @@ class Decoder(keras.layers.Layer):
         )
         if config.attention:
             self.attention = AdditiveAttention(
-                config.d_model, 2 * config.d_model, config.d_attn, name="attention"
+                config.d_model, d_context, config.d_attn, name="attention"
             )
         self.cell = keras.layers.GRUCell(config.d_model, name="cell", **_gru_kwargs(config.d_model))
         self.cell.build((None, config.d_embed + d_context))
@@ -135,16 +142,16 @@ class Decoder(keras.layers.Layer):
         if self.config.attention and projected_keys is None:
             projected_keys = self.attention.key_proj(states)  # (B, S, A)
         if not self.config.attention:
-            context = final_states(states, mask)  # (B, 2C), the same at every step
+            context = final_states(states, mask, self.config.bidirectional)  # (B, D), every step
         for t in range(tgt_in.shape[1]):
             if self.config.attention:
-                context, weights = self.attention(hidden, states, mask, projected_keys)  # (B, 2C)
+                context, weights = self.attention(hidden, states, mask, projected_keys)  # (B, D)
                 all_weights.append(weights)  # (B, S)
-            inputs = keras.ops.concatenate([x[:, t], context], -1)
+            inputs = ops.concatenate([x[:, t], context], -1)
             hidden, _ = self.cell(inputs, [hidden], training=training)  # (B, C)
-            all_logits.append(self.head(keras.ops.concatenate([hidden, context], -1)))  # (B, V)
-        logits = keras.ops.stack(all_logits, axis=1)  # (B, T, V)
-        attention = keras.ops.stack(all_weights, axis=1) if all_weights else None  # (B, T, S)
+            all_logits.append(self.head(ops.concatenate([hidden, context], -1)))  # (B, V)
+        logits = ops.stack(all_logits, axis=1)  # (B, T, V)
+        attention = ops.stack(all_weights, axis=1) if all_weights else None  # (B, T, S)
         return logits, hidden, attention
 
 
@@ -173,8 +180,8 @@ class Seq2Seq(Translator, TorchLayout, keras.Model):
         logits, _ = self.run(src, tgt_in, training=training)
         loss = None
         if targets is not None:
-            losses = keras.ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
-            loss = keras.ops.mean(losses)  # (B, T) -> ()
+            losses = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
+            loss = ops.mean(losses)  # (B, T) -> ()
         return logits, loss
 
     def run(self, src, tgt_in, training=None):
@@ -187,18 +194,18 @@ class Seq2Seq(Translator, TorchLayout, keras.Model):
         return logits, attention
 
     def start(self, src, training=None):
-        """Encode ``src`` (B, S): ``(states (B, S, 2C), first decoder state (B, C), mask (B, S))``."""
+        """Encode ``src`` (B, S): ``(states (B, S, D), first decoder state (B, C), mask (B, S))``."""
         if src.shape[1] is not None and src.shape[1] > self.config.max_len:
             raise ValueError(
                 f"the source has {src.shape[1]} characters; the model reads at most {self.config.max_len}"
             )
         states, final, mask = self.encoder(src, training=training)
-        return states, keras.ops.tanh(self.bridge(final)), mask  # (B, C)
+        return states, ops.tanh(self.bridge(final)), mask  # (B, C)
 
     def initial_state(self, src: np.ndarray) -> tuple:
         """The state the generation loop starts from: ``(hidden, states, mask, projected_keys)``."""
         src = check_source(src, self.config)
-        states, hidden, mask = self._start_fn(tf.constant(src, tf.int32))
+        states, hidden, mask = self._start_fn(ops.convert_to_tensor(src, "int32"))
         projected = self.decoder.attention.key_proj(states) if self.config.attention else None
         return hidden, states, mask, projected
 
@@ -206,7 +213,7 @@ class Seq2Seq(Translator, TorchLayout, keras.Model):
         logits, hidden, attention = self.decoder(
             idx, hidden, states, mask, projected, training=False
         )
-        last = attention[:, -1] if attention is not None else tf.zeros(tf.shape(mask))  # (B, S)
+        last = attention[:, -1] if attention is not None else ops.zeros(tf.shape(mask))  # (B, S)
         return logits[:, -1], hidden, last  # (B, V), (B, C)
 
     def step(self, ids: np.ndarray, state: tuple, return_attention: bool = False):
@@ -217,7 +224,7 @@ class Seq2Seq(Translator, TorchLayout, keras.Model):
         if state is None:
             raise ValueError("a seq2seq model needs state=model.initial_state(src) to start from")
         hidden, states, mask, projected = state
-        idx = tf.constant(np.asarray(ids), tf.int32)
+        idx = ops.convert_to_tensor(np.asarray(ids), "int32")
         logits, hidden, weights = self._decode_fn(idx, hidden, states, mask, projected)
         state = (hidden, states, mask, projected)
         if not return_attention:

@@ -16,15 +16,16 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
+from keras import ops
 
+from ..progress import end_bar, training_bar
 from ..schedules import cosine_lr
 
 
 def _to_tensors(batch):
     inputs, targets, *rest = batch
     kwargs = rest[0] if rest else {}
-    to = lambda a: tf.convert_to_tensor(np.asarray(a))  # noqa: E731
+    to = lambda a: ops.convert_to_tensor(np.asarray(a))  # noqa: E731
     return to(inputs), to(targets), {k: to(v) for k, v in kwargs.items()}
 
 
@@ -99,8 +100,8 @@ def train(
 
     history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
     start = time.perf_counter()
-    bar = tqdm(range(steps), disable=not progress, desc="training")
-    for step in bar:
+    bar = training_bar(steps, progress)
+    for step in range(steps):
         if final_lr is not None:
             optimizer.learning_rate = cosine_lr(step, steps, lr, final_lr)
         inputs, targets, kwargs = _to_tensors(get_batch(step))
@@ -110,10 +111,11 @@ def train(
         if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
             history["eval_step"].append(step)
             history["eval_loss"].append(eval_fn())
-        bar.set_postfix(loss=f"{loss:.3f}")
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        bar.update(1)
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
-            break
-    bar.close()
+            break  # the time budget: the bar ends full, with the steps that ran
+    end_bar(bar)
     return history
 
 

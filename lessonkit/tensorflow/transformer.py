@@ -24,6 +24,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from ..masks import attention_mask_shape, sinusoidal_positions
 from ..models.transformer import (
@@ -48,7 +49,7 @@ class _ExplicitMaskMixin:
 
 def _as_mask(mask, batch: int, n_heads: int, T: int, S: int):
     """A boolean tensor of the 4-D shape ``(B|1, H|1, T|1, S)`` after checking its shape."""
-    mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)
+    mask = ops.cast(mask, "bool")
     attention_mask_shape(mask.shape, batch, n_heads, T, S)  # raises ValueError on a wrong shape
     if len(mask.shape) == 2:
         return mask[None, None]  # (1, 1, T|1, S)
@@ -89,18 +90,18 @@ class MultiHeadAttention(_ExplicitMaskMixin, TorchLayout, keras.layers.Layer):
         check_attention_inputs(query.shape, key.shape, value.shape, self.d_model)
         B, T, S = tf.shape(query)[0], tf.shape(query)[1], tf.shape(key)[1]
         H, D = self.n_heads, self.head_dim
-        q = tf.transpose(tf.reshape(self.q_proj(query), (B, T, H, D)), (0, 2, 1, 3))  # (B, H, T, D)
-        k = tf.transpose(tf.reshape(self.k_proj(key), (B, S, H, D)), (0, 2, 1, 3))  # (B, H, S, D)
-        v = tf.transpose(tf.reshape(self.v_proj(value), (B, S, H, D)), (0, 2, 1, 3))  # (B, H, S, D)
-        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(D)  # (B, H, T, S)
+        q = ops.swapaxes(ops.reshape(self.q_proj(query), (B, T, H, D)), 1, 2)  # (B, H, T, D)
+        k = ops.swapaxes(ops.reshape(self.k_proj(key), (B, S, H, D)), 1, 2)  # (B, H, S, D)
+        v = ops.swapaxes(ops.reshape(self.v_proj(value), (B, S, H, D)), 1, 2)  # (B, H, S, D)
+        scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / math.sqrt(D)  # (B, H, T, S)
         if mask is not None:
             mask = _as_mask(
                 mask, query.shape[0], H, query.shape[1], key.shape[1]
             )  # (B|1, H|1, T|1, S)
-            scores = tf.where(mask, scores, scores.dtype.min)
-        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, S)
-        heads = tf.matmul(self.dropout(weights, training=training), v)  # (B, H, T, D)
-        merged = tf.reshape(tf.transpose(heads, (0, 2, 1, 3)), (B, T, H * D))  # (B, T, C)
+            scores = ops.where(mask, scores, scores.dtype.min)
+        weights = tf.nn.softmax(scores, axis=-1)  # (B, H, T, S); ops.softmax warns if S = 1
+        heads = ops.matmul(self.dropout(weights, training=training), v)  # (B, H, T, D)
+        merged = ops.reshape(ops.transpose(heads, (0, 2, 1, 3)), (B, T, H * D))  # (B, T, C)
         return self.out_proj(merged), weights
 
     def get_config(self) -> dict[str, Any]:
@@ -148,7 +149,7 @@ class SinusoidalPositionEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         self.max_len, self.d_model = max_len, d_model
         # A constant, not a Variable: no weight, no checkpoint key (torch: a non-persistent buffer).
-        self.table = tf.constant(sinusoidal_positions(max_len, d_model))  # (max_len, C)
+        self.table = ops.convert_to_tensor(sinusoidal_positions(max_len, d_model))  # (max_len, C)
         self.built = True
 
     def call(self, x):
@@ -174,7 +175,7 @@ class FeedForward(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        return self.linear2(tf.nn.relu(self.linear1(x)))  # (B, T, d_ff) -> (B, T, C)
+        return self.linear2(ops.relu(self.linear1(x)))  # (B, T, d_ff) -> (B, T, C)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "d_model": self.d_model, "d_ff": self.d_ff}
@@ -235,12 +236,12 @@ class DecoderBlock(_ExplicitMaskMixin, TorchLayout, keras.layers.Layer):
     def call(self, x, memory, mask=None, memory_mask=None, training=None):
         """``x`` (B, T, C), ``memory`` (B, S, C) -> ``(x, (self weights (B, H, T, T), cross weights (B, H, T, S)))``."""
         T = tf.shape(x)[1]
-        causal = tf.linalg.band_part(tf.ones((T, T), dtype=tf.bool), -1, 0)  # (T, T)
+        causal = ops.tril(ops.ones((T, T), dtype="bool"))  # (T, T)
         if mask is not None:
             mask = _as_mask(
                 mask, x.shape[0], self.self_attn.n_heads, x.shape[1], x.shape[1]
             )  # (B|1, H|1, T|1, T)
-            causal = tf.logical_and(causal, mask)  # (B|1, H|1, T, T)
+            causal = ops.logical_and(causal, mask)  # (B|1, H|1, T, T)
         attended, self_weights = self.self_attn(self.norm1(x), mask=causal, training=training)
         x = x + self.dropout(attended, training=training)
         attended, cross_weights = self.cross_attn(
@@ -291,11 +292,11 @@ class TextClassifier(_ExplicitMaskMixin, TorchLayout, keras.Model):
 
         With ``return_attention=True`` it returns ``(logits, loss, attention (B, n_layers, H, T, T))``.
         """
-        idx = tf.convert_to_tensor(idx)
+        idx = ops.convert_to_tensor(idx)
         check_classifier_inputs(idx.shape, None if mask is None else np.shape(mask))
         if mask is None:
-            mask = tf.ones(tf.shape(idx), dtype=tf.bool)
-        mask = tf.cast(tf.convert_to_tensor(mask), tf.bool)  # (B, T)
+            mask = ops.ones(tf.shape(idx), dtype="bool")
+        mask = ops.cast(mask, "bool")  # (B, T)
         x = self.token_embedding(idx)  # (B, T, C)
         x = self.dropout(self.position_embedding(x), training=training)  # (B, T, C)
         attention_mask = mask[:, None, None, :]  # (B, 1, 1, T): every query sees the real keys
@@ -304,19 +305,15 @@ class TextClassifier(_ExplicitMaskMixin, TorchLayout, keras.Model):
             x, weights = block(x, mask=attention_mask, training=training)  # (B, T, C), (B, H, T, T)
             attentions.append(weights)
         x = self.norm(x)
-        keep = tf.cast(mask, x.dtype)[:, :, None]  # (B, T, 1)
-        pooled = tf.reduce_sum(x * keep, axis=1) / tf.maximum(
-            tf.reduce_sum(keep, axis=1), 1.0
-        )  # (B, C)
+        keep = ops.cast(mask, x.dtype)[:, :, None]  # (B, T, 1)
+        pooled = ops.sum(x * keep, axis=1) / ops.maximum(ops.sum(keep, axis=1), 1.0)  # (B, C)
         logits = self.head(pooled)  # (B, n_classes)
         loss = None
         if targets is not None:
-            losses = keras.ops.sparse_categorical_crossentropy(
-                targets, logits, from_logits=True
-            )  # (B,)
-            loss = tf.reduce_mean(losses)
+            losses = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)  # (B,)
+            loss = ops.mean(losses)
         if return_attention:
-            return logits, loss, tf.stack(attentions, axis=1)  # (B, n_layers, H, T, T)
+            return logits, loss, ops.stack(attentions, axis=1)  # (B, n_layers, H, T, T)
         return logits, loss
 
     def get_config(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.gpt2 import GPT2Config, check_cache, check_ids, check_length
+from ..models.gpt2 import TRACE_KEYS, GPT2Config, check_cache, check_ids, check_length
 from ..pretrained import pretrained_arrays, shakespeare_checkpoint
 from ..text import GPT2Tokenizer
 from .weights import from_arrays, load_checkpoint, save_checkpoint  # noqa: F401  (the contract)
@@ -57,9 +57,16 @@ class CausalSelfAttention(nn.Module):
         self.attn_dropout = nn.Dropout(config.dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+        trace: dict | None = None,
+    ):
         """``x`` (B, T, C) and this layer's cached ``(keys, values)`` -> ``(output (B, T, C),
-        attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T."""
+        attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T.
+        ``trace``, when given, receives the last position's scores, mask, weights and weighted
+        sum of values (see :meth:`GPT2.step`)."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, 3C) -> 3 x (B, T, C)
         q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
@@ -75,6 +82,11 @@ class CausalSelfAttention(nn.Module):
         scores = scores.masked_fill(~allowed, float("-inf"))
         weights = F.softmax(scores, dim=-1)  # (B, H, T, S)
         y = self.attn_dropout(weights) @ v  # (B, H, T, D)
+        if trace is not None:  # the last query's row, before and after the softmax
+            trace["scores"].append(scores[:, :, -1].masked_fill(~allowed[-1], 0.0))  # (B, H, S)
+            trace["mask"].append(allowed[-1].expand(B, S))  # (B, S)
+            trace["weights"].append(weights[:, :, -1])  # (B, H, S)
+            trace["weighted_values"].append(y[:, :, -1])  # (B, H, D)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # merge heads: (B, T, C)
         return self.resid_dropout(self.c_proj(y)), weights, (k, v)
 
@@ -103,12 +115,19 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        past: tuple[torch.Tensor, torch.Tensor] | None = None,
+        trace: dict | None = None,
+    ):
         """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S), (keys, values))``."""
-        attended, weights, present = self.attn(self.ln_1(x), past)
+        attended, weights, present = self.attn(self.ln_1(x), past, trace)
         x = x + attended
-        x = x + self.mlp(self.ln_2(x))
-        return x, weights, present
+        mlp = self.mlp(self.ln_2(x))  # (B, T, C)
+        if trace is not None:
+            trace["mlp"].append(mlp[:, -1])  # (B, C)
+        return x + mlp, weights, present
 
 
 class GPT2(nn.Module):
@@ -140,7 +159,13 @@ class GPT2(nn.Module):
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
         return (logits, loss, attention) if return_attention else (logits, loss)
 
-    def run(self, idx: torch.Tensor, state: KVCache | None = None, last_only: bool = False):
+    def run(
+        self,
+        idx: torch.Tensor,
+        state: KVCache | None = None,
+        last_only: bool = False,
+        trace: dict | None = None,
+    ):
         """Read ``idx`` (B, T) after the cached positions of ``state``.
 
         Returns ``(logits (B, T, V), the cache extended by T positions, attention per layer
@@ -156,7 +181,7 @@ class GPT2(nn.Module):
         x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
         cache, attention = [], []
         for i, block in enumerate(self.h):
-            x, weights, present = block(x, None if state is None else state[i])  # (B, T, C)
+            x, weights, present = block(x, None if state is None else state[i], trace)  # (B, T, C)
             cache.append(present)
             attention.append(weights)
         if last_only:
@@ -173,10 +198,17 @@ class GPT2(nn.Module):
         return weights[key].detach().cpu().numpy()
 
     @torch.no_grad()
-    def step(self, ids: np.ndarray, state: KVCache | None = None, return_attention: bool = False):
+    def step(
+        self,
+        ids: np.ndarray,
+        state: KVCache | None = None,
+        return_attention: bool = False,
+        return_trace: bool = False,
+    ):
         """Generation contract: NumPy ``ids`` (B, T) after the cached ``state`` -> ``(NumPy logits
         (B, V) of the last position, new state)``; with ``return_attention=True`` also the NumPy
-        attention of this step, (n_layers, B, H, T, S)."""
+        attention of this step, (n_layers, B, H, T, S); with ``return_trace=True`` also what
+        happened inside the step for the last token, as NumPy under :data:`TRACE_KEYS`."""
         past_length = check_cache(
             state, self.config, np.shape(ids)[0] if np.ndim(ids) == 2 else None
         )
@@ -184,12 +216,17 @@ class GPT2(nn.Module):
         was_training = self.training
         self.eval()  # no dropout while generating; the caller's mode is restored below
         idx = torch.as_tensor(ids, device=self.wte.weight.device)
-        logits, state, attention = self.run(idx, state, last_only=True)
+        trace = {key: [] for key in TRACE_KEYS if key != "logits"} if return_trace else None
+        logits, state, attention = self.run(idx, state, last_only=True, trace=trace)
         self.train(was_training)
         last = logits[:, -1].float().cpu().numpy()  # (B, V)
+        out = (last, state)
         if return_attention:
-            return last, state, torch.stack(attention).float().cpu().numpy()
-        return last, state
+            out += (torch.stack(attention).float().cpu().numpy(),)
+        if return_trace:
+            traced = {k: torch.stack(v, 1).float().cpu().numpy() for k, v in trace.items()}
+            out += (traced | {"logits": last},)
+        return out
 
 
 def from_pretrained(name_or_path: str | Path = "gpt2", device: str | torch.device | None = None):

@@ -42,8 +42,8 @@ class AdditiveAttention(nn.Module):
         mask: torch.Tensor | None = None,
         projected_keys: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``query`` (B, C), ``keys`` (B, S, 2C), ``mask`` (B, S) True where real ->
-        ``(context (B, 2C), weights (B, S))``. ``projected_keys`` is ``key_proj(keys)``, passed in
+        """``query`` (B, C), ``keys`` (B, S, D), ``mask`` (B, S) True where real ->
+        ``(context (B, D), weights (B, S))``. ``projected_keys`` is ``key_proj(keys)``, passed in
         when the same keys serve many steps."""
         if projected_keys is None:
             projected_keys = self.key_proj(keys)  # (B, S, A)
@@ -52,32 +52,39 @@ class AdditiveAttention(nn.Module):
         if mask is not None:
             scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
         weights = torch.softmax(scores, dim=-1)  # (B, S)
-        context = torch.bmm(weights[:, None, :], keys).squeeze(1)  # (B, 2C)
+        context = torch.bmm(weights[:, None, :], keys).squeeze(1)  # (B, D)
         return context, weights
 
 
-def final_states(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The encoder's summary (B, 2C) from its states (B, S, 2C): the forward direction's state at
-    the last real character joined with the backward direction's state at the first."""
-    C = states.size(-1) // 2
+def final_states(
+    states: torch.Tensor, mask: torch.Tensor, bidirectional: bool = True
+) -> torch.Tensor:
+    """The encoder's summary (B, D) from its states (B, S, D): the forward direction's state at
+    the last real character, joined (bidirectional, D = 2C) with the backward direction's state
+    at the first."""
+    C = states.size(-1) // 2 if bidirectional else states.size(-1)
     last = mask.sum(dim=1) - 1  # (B,)
     forward = states[torch.arange(states.size(0), device=states.device), last, :C]  # (B, C)
-    return torch.cat([forward, states[:, 0, C:]], dim=-1)  # (B, 2C)
+    return torch.cat([forward, states[:, 0, C:]], dim=-1) if bidirectional else forward
 
 
 class Encoder(nn.Module):
-    """Embedding -> bidirectional GRU over the real characters of each row (padding skipped)."""
+    """Embedding -> GRU (bidirectional or one-way) over the real characters of each row (padding
+    skipped)."""
 
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
         self.embedding = nn.Embedding(config.src_vocab_size, config.d_embed)
-        self.rnn = nn.GRU(config.d_embed, config.d_model, batch_first=True, bidirectional=True)
+        self.rnn = nn.GRU(
+            config.d_embed, config.d_model, batch_first=True, bidirectional=config.bidirectional
+        )
 
     def forward(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``src`` (B, S) right-padded -> ``(states (B, S, 2C), final (B, 2C), mask (B, S))``.
+        """``src`` (B, S) right-padded -> ``(states (B, S, D), final (B, D), mask (B, S))``.
 
-        ``final`` joins the forward direction's state after the last real character and the
-        backward direction's state after the first; ``states`` are zero at padding."""
+        ``final`` is the forward direction's state after the last real character, joined with the
+        backward direction's state after the first when bidirectional; ``states`` are zero at
+        padding."""
         mask = src != dates.PAD_ID  # (B, S)
         lengths = mask.sum(dim=1)  # (B,)
         if bool((lengths == 0).any()):
@@ -86,11 +93,11 @@ class Encoder(nn.Module):
         packed = nn.utils.rnn.pack_padded_sequence(
             x, lengths.cpu(), batch_first=True, enforce_sorted=False
         )
-        states, final = self.rnn(packed)  # final (2, B, C)
+        states, final = self.rnn(packed)  # final (directions, B, C)
         states, _ = nn.utils.rnn.pad_packed_sequence(
             states, batch_first=True, total_length=src.size(1)
-        )  # (B, S, 2C)
-        return states, torch.cat([final[0], final[1]], dim=-1), mask  # (B, 2C)
+        )  # (B, S, D)
+        return states, torch.cat(list(final), dim=-1), mask  # (B, D)
 
 
 class Decoder(nn.Module):
@@ -99,10 +106,10 @@ class Decoder(nn.Module):
     def __init__(self, config: Seq2SeqConfig):
         super().__init__()
         self.config = config
-        d_context = 2 * config.d_model  # attention's c_t, or the plain model's fixed summary
+        d_context = config.d_context  # attention's c_t, or the plain model's fixed summary
         self.embedding = nn.Embedding(config.tgt_vocab_size, config.d_embed)
         if config.attention:
-            self.attention = AdditiveAttention(config.d_model, 2 * config.d_model, config.d_attn)
+            self.attention = AdditiveAttention(config.d_model, d_context, config.d_attn)
         self.cell = nn.GRUCell(config.d_embed + d_context, config.d_model)
         self.head = nn.Linear(config.d_model + d_context, config.tgt_vocab_size)
 
@@ -121,10 +128,10 @@ class Decoder(nn.Module):
         if self.config.attention and projected_keys is None:
             projected_keys = self.attention.key_proj(states)  # (B, S, A)
         if not self.config.attention:
-            context = final_states(states, mask)  # (B, 2C), the same at every step
+            context = final_states(states, mask, self.config.bidirectional)  # (B, D), every step
         for t in range(tgt_in.size(1)):
             if self.config.attention:
-                context, weights = self.attention(hidden, states, mask, projected_keys)  # (B, 2C)
+                context, weights = self.attention(hidden, states, mask, projected_keys)  # (B, D)
                 all_weights.append(weights)  # (B, S)
             hidden = self.cell(torch.cat([x[:, t], context], dim=-1), hidden)  # (B, C)
             all_logits.append(self.head(torch.cat([hidden, context], dim=-1)))  # (B, V)
@@ -141,7 +148,7 @@ class Seq2Seq(Translator, nn.Module):
         super().__init__()
         self.config = config
         self.encoder = Encoder(config)
-        self.bridge = nn.Linear(2 * config.d_model, config.d_model)
+        self.bridge = nn.Linear(config.d_context, config.d_model)
         self.decoder = Decoder(config)
 
     def forward(
@@ -167,7 +174,7 @@ class Seq2Seq(Translator, nn.Module):
         return logits, attention
 
     def start(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Encode ``src`` (B, S): ``(states (B, S, 2C), first decoder state (B, C), mask (B, S))``."""
+        """Encode ``src`` (B, S): ``(states (B, S, D), first decoder state (B, C), mask (B, S))``."""
         if src.size(1) > self.config.max_len:
             raise ValueError(
                 f"the source has {src.size(1)} characters; the model reads at most {self.config.max_len}"

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ..progress import end_bar, training_bar
 from ..schedules import cosine_lr
 
 
@@ -54,8 +54,8 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
     start = time.perf_counter()
-    bar = tqdm(range(steps), disable=not progress, desc="training")
-    for step in bar:
+    bar = training_bar(steps, progress)
+    for step in range(steps):
         model.train()
         if final_lr is not None:
             for group in optimizer.param_groups:
@@ -72,10 +72,11 @@ def train(
         if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
             history["eval_step"].append(step)
             history["eval_loss"].append(eval_fn())
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        bar.update(1)
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
-            break
-    bar.close()
+            break  # the time budget: the bar ends full, with the steps that ran
+    end_bar(bar)
     model.eval()
     return history
 

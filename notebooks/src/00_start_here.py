@@ -1,144 +1,120 @@
-"""The course home: what each lesson teaches, how to run it, and a check of the installation."""
+# ---
+# jupyter:
+#   lessonkit:
+#     notebooks:
+#       00_start_here.ipynb: [lesson]
+# ---
 
-from nbsrc import SETUP, binder_url, code, colab_url, md
+# %% [markdown]
+# # Start here: the lessonkit course
+#
+# A hands-on course from generative RNNs through attention, transformers and BERT to the
+# internals of GPT-2. Every model is written twice, in PyTorch and in TensorFlow/Keras 3, and
+# tested equal to the real thing (Hugging Face `transformers`, `tiktoken`, the frameworks' own
+# attention layers). Every figure is computed in the notebook that shows it.
 
-TARGETS = {"00_start_here.ipynb": None}
+# %% tags=["setup"]
+# setup_cell.py's cell goes here: the builder puts it in
 
-# (lesson, what it teaches, notebooks, seconds to execute the slowest of the lesson's notebooks
-# on 2 CPU cores, rounded up from benchmarks/README.md's table)
-LESSONS = [
-    ("1 · Generative RNNs",
-     "a character LSTM on Shakespeare; greedy loops; temperature, top-k, top-p with sliders",
-     ["01_generative_rnn_pytorch.ipynb", "01_generative_rnn_tensorflow.ipynb",
-      "01_lab_word_generation.ipynb"], 35),
-    ("2 · Attention in seq2seq",
-     "dates in any format to ISO with a GRU encoder-decoder; Bahdanau attention and its heatmaps",
-     ["02_attention_seq2seq_pytorch.ipynb", "02_attention_seq2seq_tensorflow.ipynb"], 45),
-    ("3 · Transformers",
-     "positions, self-attention by hand, multi-head attention equal to the built-ins, a genre classifier",
-     ["03_transformers_pytorch.ipynb", "03_transformers_tensorflow.ipynb"], 45),
-    ("4 · BERT",
-     "WordPiece, a BERT twin loaded with real MiniLM weights, masked language modelling, transfer",
-     ["04_bert_pytorch.ipynb", "04_bert_tensorflow.ipynb"], 65),
-    ("5 · GPT-2 internals",
-     "GPT-2 equal to Hugging Face's, every parameter counted, the KV cache, a next-token explorer",
-     ["05_gpt2_internals_pytorch.ipynb", "05_gpt2_internals_tensorflow.ipynb",
-      "05a_tokenization.ipynb"], 25),
-]  # fmt: skip
+# %% [markdown]
+# ## The lessons
+#
+# | lesson | what you build | notebooks (open in Colab) | to run on a laptop CPU |
+# |---|---|---|---|
+# | 1 · Generative RNNs | a character LSTM on Shakespeare; greedy loops; temperature, top-k, top-p with sliders | [`01_generative_rnn_pytorch.ipynb`](01_generative_rnn_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_generative_rnn_pytorch.ipynb))<br>[`01_generative_rnn_tensorflow.ipynb`](01_generative_rnn_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_generative_rnn_tensorflow.ipynb))<br>[`01_lab_word_generation.ipynb`](01_lab_word_generation.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_lab_word_generation.ipynb)) | about 35 s each |
+# | 2 · Attention in seq2seq | dates in any format to ISO with a GRU encoder-decoder; Bahdanau attention and its heatmaps | [`02_attention_seq2seq_pytorch.ipynb`](02_attention_seq2seq_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/02_attention_seq2seq_pytorch.ipynb))<br>[`02_attention_seq2seq_tensorflow.ipynb`](02_attention_seq2seq_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/02_attention_seq2seq_tensorflow.ipynb)) | about 45 s each |
+# | 3 · Transformers | positions, self-attention by hand, multi-head attention equal to the built-ins, a genre classifier | [`03_transformers_pytorch.ipynb`](03_transformers_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/03_transformers_pytorch.ipynb))<br>[`03_transformers_tensorflow.ipynb`](03_transformers_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/03_transformers_tensorflow.ipynb)) | about 45 s each |
+# | 4 · BERT | WordPiece, a BERT twin loaded with real MiniLM weights, masked language modelling, transfer | [`04_bert_pytorch.ipynb`](04_bert_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/04_bert_pytorch.ipynb))<br>[`04_bert_tensorflow.ipynb`](04_bert_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/04_bert_tensorflow.ipynb)) | about 65 s each |
+# | 5a · Tokenization (before 5) | GPT-2's byte-level BPE from scratch, equal to tiktoken; train your own BPE; token costs by language | [`05a_tokenization.ipynb`](05a_tokenization.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05a_tokenization.ipynb)) | about 25 s |
+# | 5b · GPT-2 internals | GPT-2 equal to Hugging Face's, every parameter counted, the KV cache, a next-token explorer | [`05b_gpt2_internals_pytorch.ipynb`](05b_gpt2_internals_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05b_gpt2_internals_pytorch.ipynb))<br>[`05b_gpt2_internals_tensorflow.ipynb`](05b_gpt2_internals_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05b_gpt2_internals_tensorflow.ipynb)) | about 60 s each |
 
+# %% [markdown]
+# Each lesson takes one to two hours to study. The run times above are for executing the whole
+# notebook top to bottom: heavy training was done once by the scripts in `scripts/`, and the
+# notebooks train for about 30 seconds to show learning, then load the shipped weights.
 
-def lesson_table() -> str:
-    rows = [
-        "| lesson | what you build | notebooks (open in Colab) | to run on a laptop CPU |",
-        "|---|---|---|---|",
-    ]
-    for lesson, what, notebooks, seconds in LESSONS:
-        links = "<br>".join(f"[`{nb}`]({nb}) ([Colab]({colab_url(nb)}))" for nb in notebooks)
-        rows.append(f"| {lesson} | {what} | {links} | about {seconds} s each |")
-    return "\n".join(rows)
+# %% [markdown]
+# ## Which notebook should I open?
+#
+# Every lesson has a **PyTorch** and a **TensorFlow** notebook with the same sections, the same
+# prose and the same figures; only the code cells differ. Pick the framework you use (or want to
+# learn). The weights move between them: a model trained in one loads in the other and gives the
+# same outputs, and the tests check that. The Lesson 1 lab and the tokenization notebook of
+# Lesson 5 work with either.
+#
+# Every lesson notebook follows the same plan:
+#
+# - a **quiz before** you start (what the lesson builds on) and one **after** (what it taught);
+# - **exercises** with a self-check underneath that runs your function on our cases and names
+#   the first one it gets wrong (until you write your code it says "not done yet", and the rest
+#   of the notebook still runs);
+# - a **challenge**, open-ended, and **further reading**: the primary sources, with a sentence on
+#   why each is worth your time;
+# - worked solutions in `solutions/`, one notebook per lesson.
 
+# %% [markdown]
+# ## How to run it
+#
+# - **On your machine**: `make lab` in the repository installs everything into `.venv` and opens
+#   JupyterLab here (Python 3.11; a CPU is enough). `make test` runs every test, including all
+#   notebooks.
+# - **On Colab**: the Colab links above open a notebook directly; its first cell installs the
+#   course. A GPU runtime is used when you pick one, and nothing needs it.
+# - **On Binder**: [this link](https://mybinder.org/v2/gh/lessonkit/lessonkit/main?urlpath=lab/tree/notebooks) builds the course and opens JupyterLab (it takes
+#   a few minutes the first time).
+#
+# Nothing downloads data or weights at run time: the Shakespeare texts, GPT-2's vocabulary and
+# our trained checkpoints are in `data/`, and MiniLM's pretrained weights come with a pip
+# package. The one exception is optional: Lesson 5 uses OpenAI's real GPT-2 weights when a
+# network is there, and our small GPT otherwise.
 
-CELLS = [
-    md("""
-    # Start here: the lessonkit course
+# %% [markdown]
+# ## Check your installation
+#
+# The versions of what the course uses (the course is tested with those in
+# `requirements.txt`; nearby versions usually work):
 
-    A hands-on course from generative RNNs through attention, transformers and BERT to the
-    internals of GPT-2. Every model is written twice, in PyTorch and in TensorFlow/Keras 3, and
-    tested equal to the real thing (Hugging Face `transformers`, `tiktoken`, the frameworks' own
-    attention layers). Every figure is computed in the notebook that shows it.
-    """),
-    code(SETUP),
-    md("## The lessons\n\n" + lesson_table()),
-    md("""
-    Each lesson takes one to two hours to study. The run times above are for executing the whole
-    notebook top to bottom: heavy training was done once by the scripts in `scripts/`, and the
-    notebooks train for about 30 seconds to show learning, then load the shipped weights.
-    """),
-    md("""
-    ## Which notebook should I open?
-
-    Every lesson has a **PyTorch** and a **TensorFlow** notebook with the same sections, the same
-    prose and the same figures; only the code cells differ. Pick the framework you use (or want to
-    learn). The weights move between them: a model trained in one loads in the other and gives the
-    same outputs, and the tests check that. The Lesson 1 lab and the tokenization notebook of
-    Lesson 5 work with either.
-
-    Every lesson notebook follows the same plan:
-
-    - a **quiz before** you start (what the lesson builds on) and one **after** (what it taught);
-    - **exercises** with a self-check underneath that runs your function on our cases and names
-      the first one it gets wrong (until you write your code it says "not done yet", and the rest
-      of the notebook still runs);
-    - a **challenge**, open-ended, and **further reading**: the primary sources, with a sentence on
-      why each is worth your time;
-    - worked solutions in `solutions/`, one notebook per lesson.
-    """),
-    md(f"""
-    ## How to run it
-
-    - **On your machine**: `make lab` in the repository installs everything into `.venv` and opens
-      JupyterLab here (Python 3.11; a CPU is enough). `make test` runs every test, including all
-      notebooks.
-    - **On Colab**: the Colab links above open a notebook directly; its first cell installs the
-      course. A GPU runtime is used when you pick one, and nothing needs it.
-    - **On Binder**: [this link]({binder_url()}) builds the course and opens JupyterLab (it takes
-      a few minutes the first time).
-
-    Nothing downloads data or weights at run time: the Shakespeare texts, GPT-2's vocabulary and
-    our trained checkpoints are in `data/`, and MiniLM's pretrained weights come with a pip
-    package. The one exception is optional: Lesson 5 uses OpenAI's real GPT-2 weights when a
-    network is there, and our small GPT otherwise.
-    """),
-    md("""
-    ## Check your installation
-
-    The versions of what the course uses (the course is tested with those in
-    `requirements.txt`; nearby versions usually work):
-    """),
-    code("""
-    import platform
-    from importlib import metadata
+# %%
+import platform
+from importlib import metadata
 
 
+def version(*distributions):  # the first of these pip distributions that is installed
+    for name in distributions:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return "not installed"
 
-    def version(*distributions):  # the first of these pip distributions that is installed
-        for name in distributions:
-            try:
-                return metadata.version(name)
-            except metadata.PackageNotFoundError:
-                pass
-        return "not installed"
 
+print(f"{'python':<14}{platform.python_version()}")
+for name in ("lessonkit", "numpy", "torch", "keras", "transformers", "tiktoken", "safetensors",
+             "matplotlib", "ipywidgets"):
+    print(f"{name:<14}{version(name)}")
+print(f"{'tensorflow':<14}{version('tensorflow-cpu', 'tensorflow')}")
 
-    print(f"{'python':<14}{platform.python_version()}")
-    for name in ("lessonkit", "numpy", "torch", "keras", "transformers", "tiktoken", "safetensors",
-                 "matplotlib", "ipywidgets"):
-        print(f"{name:<14}{version(name)}")
-    print(f"{'tensorflow':<14}{version('tensorflow-cpu', 'tensorflow')}")
-    """),
-    md("""
-    And whether the bundled data and checkpoints are all there and unchanged: every file in
-    `data/` is listed with its sha256 in `data/SHA256SUMS`, and the check below hashes each one.
-    An altered file is reported here rather than as a puzzling result in a lesson; `git checkout
-    data/` restores it.
-    """),
-    code("""
-    # NBVAL_CHECK_OUTPUT
-    from collections import Counter
+# %% [markdown]
+# And whether the bundled data and checkpoints are all there and unchanged: every file in
+# `data/` is listed with its sha256 in `data/SHA256SUMS`, and the check below hashes each one.
+# An altered file is reported here rather than as a puzzling result in a lesson; `git checkout
+# data/` restores it.
 
-    from lessonkit import data
+# %%
+# NBVAL_CHECK_OUTPUT
+from collections import Counter
 
-    report = data.check_bundle()
-    counts = Counter(item.status for item in report)
-    print(f"data/: {len(report)} files, {counts['intact']} intact")
-    for item in report:
-        if item.status != "intact":
-            print(f"  {item.status}: {item.path}")
-    print("all present and intact" if counts["intact"] == len(report) else "some files need attention")
-    """),
-    md("""
-    If that says *all present and intact*, start with Lesson 1:
-    [`01_generative_rnn_pytorch.ipynb`](01_generative_rnn_pytorch.ipynb) or
-    [`01_generative_rnn_tensorflow.ipynb`](01_generative_rnn_tensorflow.ipynb).
-    """),
-]
+from lessonkit import data
+
+report = data.check_bundle()
+counts = Counter(item.status for item in report)
+print(f"data/: {len(report)} files, {counts['intact']} intact")
+for item in report:
+    if item.status != "intact":
+        print(f"  {item.status}: {item.path}")
+print("all present and intact" if counts["intact"] == len(report) else "some files need attention")
+
+# %% [markdown]
+# If that says *all present and intact*, start with Lesson 1:
+# [`01_generative_rnn_pytorch.ipynb`](01_generative_rnn_pytorch.ipynb) or
+# [`01_generative_rnn_tensorflow.ipynb`](01_generative_rnn_tensorflow.ipynb).
