@@ -72,7 +72,8 @@ def download_hf_weights(name: str = "gpt2") -> dict[str, np.ndarray] | None:
         # Without a network, only the local cache is looked at (no minute of retries).
         path = hf_hub_download(repo, "model.safetensors", local_files_only=not reachable)
         arrays = read_arrays(path)
-    except Exception as error:  # no network, offline mode, missing package: all mean "fall back"
+    except (OSError, ImportError, ValueError) as error:  # no network (hub errors are OSErrors),
+        # offline mode, nothing cached, the package missing: all mean "fall back"
         if offline:
             reason = "HF_HUB_OFFLINE is set"
         elif not reachable:

@@ -106,8 +106,10 @@ class Quiz(Panel):
                 raise ValueError(
                     f"{path.name} holds the parts {sorted(data)}; pass part=one of them"
                 )
-            lesson = path.stem.removeprefix("lesson")
-            name = f"Lesson {lesson}" if lesson.isdigit() else path.stem
+            lesson = path.stem.removeprefix("lesson")  # "1", "5a", "1_lab"
+            number, _, rest = lesson.partition("_")
+            known = number[:1].isdigit() and path.stem != lesson
+            name = f"Lesson {number}{' ' + rest if rest else ''}" if known else path.stem
             data, title = data[part], f"{name} · {part}-quiz"
         else:
             title = path.stem

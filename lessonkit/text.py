@@ -137,13 +137,15 @@ def tokenizer_from_json(text: str):
 
 # Words keep their apostrophes ("'tis", "o'er"); punctuation marks and newlines are tokens of their own.
 _WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)*'?|'[A-Za-z]+|\n|[^\sA-Za-z]")
+_GLUE_LEFT = frozenset(",.;:!?)]-\n")  # no space before these pieces
+_GLUE_RIGHT = frozenset("([-\n")  # nor after these
 
 
 class WordTokenizer:
     """Words, punctuation and newlines as tokens; the rarest words fold into ``<unk>``.
 
-    ``decode`` joins tokens with spaces where English would put them, so a round trip keeps the
-    words but normalizes spacing.
+    ``decode`` joins tokens with spaces where the plays put them, so a round trip keeps the words
+    and, for text printed like the plays, the spacing too.
     """
 
     UNK = "<unk>"
@@ -193,12 +195,26 @@ class WordTokenizer:
         return sum(i == self.unk_id for i in ids) / max(len(ids), 1)
 
     def decode(self, ids: Iterable[int]) -> str:
+        """Join the words the way the plays print them: "[Exeunt.]", "--", "well-favoured".
+
+        No space before ``, . ; : ! ? ) ] -`` or a newline, none after ``( [ -`` or a newline;
+        double quotes alternate between opening and closing within a speech. A lone ``'`` is glued
+        to what comes before unless that ends in a letter (re-encoded, they would make one word).
+        """
         out: list[str] = []
+        glue_next, quote_open = True, False  # nothing goes before the first word
         for word in (self.words[i] for i in _check_ids(ids, self.vocab_size)):
-            glue = (
-                not out or out[-1] == "\n" or word == "\n" or (len(word) == 1 and word in ".,;:!?")
-            )
-            out.append(word if glue else " " + word)
+            if word == "\n" and out[-1:] == ["\n"]:
+                quote_open = False  # a blank line ends any quotation left open
+            if word == '"':
+                quote_open = not quote_open
+                glue_left, glue_right = not quote_open, quote_open
+            else:
+                after_letter = bool(out) and out[-1][-1].isalpha()
+                glue_left = word in _GLUE_LEFT or (word == "'" and not after_letter)
+                glue_right = word in _GLUE_RIGHT
+            out.append(word if glue_next or glue_left else " " + word)
+            glue_next = glue_right
         return "".join(out)
 
     def to_json(self) -> str:

@@ -193,7 +193,7 @@ def train(args: argparse.Namespace, tokenizer: WordPieceTokenizer) -> dict:
     special = tokenizer.special_ids
     seen = np.setdiff1d(np.unique(train_stream), special)  # random replacements come from these
 
-    config = minilm_config()  # dropout 0.1 in the trained layers, as MiniLM was trained
+    config = minilm_config(dropout=args.dropout, attention_dropout=args.dropout)
     model = BertForMaskedLM(config)  # a head initialized as BERT's, then MiniLM's body
     head = {k: v for k, v in to_arrays(model).items() if k.startswith("cls.")}
     counts = np.bincount(train_stream, minlength=tokenizer.vocab_size) + 1.0  # add-one smoothed
@@ -313,6 +313,7 @@ def train(args: argparse.Namespace, tokenizer: WordPieceTokenizer) -> dict:
             "offsets": args.offsets,
             "lr_layers": args.lr,
             "lr_head": args.head_lr,
+            "dropout": args.dropout,
             "warmup_steps": warmup_steps,
             "betas": [0.9, 0.98],
             "weight_decay": 0.01,
@@ -493,10 +494,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=1400)
+    parser.add_argument("--steps", type=int, default=1800)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=4e-4, help="peak, for layers 4 and 5")
-    parser.add_argument("--head-lr", type=float, default=1.5e-3, help="peak, for the new head")
+    parser.add_argument("--lr", type=float, default=6e-4, help="peak, for layers 4 and 5")
+    parser.add_argument("--head-lr", type=float, default=2e-3, help="peak, for the new head")
+    parser.add_argument("--dropout", type=float, default=0.0, help="in the trained layers")
     parser.add_argument("--offsets", type=int, default=2, help="window starts per 62 tokens")
     parser.add_argument("--eval-every", type=int, default=250)
     parser.add_argument("--val-windows", type=int, default=256)

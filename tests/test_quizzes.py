@@ -9,7 +9,7 @@ from lessonkit.data import windows
 from lessonkit.masks import causal_mask
 from lessonkit.quiz import Quiz
 
-LESSONS = ("lesson1", "lesson2", "lesson3", "lesson4", "lesson5")
+LESSONS = ("lesson1", "lesson1_lab", "lesson2", "lesson3", "lesson4", "lesson5", "lesson5a")
 
 
 def right_answers(quiz):
@@ -152,3 +152,13 @@ def test_widget_builds_and_check_buttons_update_feedback_and_score():
         button.click()
         assert ("✅" if index else "❌") in feedback.value
     assert "Score: 6 / 7" in quiz.score.value and "(7 checked)" in quiz.score.value
+
+
+def test_lab_and_lesson5a_numeric_answers_match_independent_computations():
+    lab = Quiz.from_file("lesson1_lab", part="post")
+    vocabulary, width = 5000, 256
+    assert numeric(lab, "output layer") == np.zeros((width, vocabulary)).size + vocabulary
+    from lessonkit.text import GPT2Tokenizer
+
+    lesson5a = Quiz.from_file("lesson5a", part="post")
+    assert numeric(lesson5a, "M = 50000") == GPT2Tokenizer.from_data().vocab_size

@@ -74,3 +74,27 @@ def test_tokenizers_rebuild_from_checkpoint_metadata():
         tokenizer_from_json("{")
     with pytest.raises(ValueError, match="lacks"):
         tokenizer_from_json('{"type": "word"}')
+
+
+@pytest.mark.parametrize(
+    ("pieces", "text"),
+    [
+        (["[", "Exeunt", ".", "]"], "[Exeunt.]"),
+        (["it", ".", "-", "-", "Convey", "them"], "it.--Convey them"),
+        (["an", "hour", "-", "glass", ";", "a", "(", "b", ")", "!"], "an hour-glass; a (b)!"),
+        (["says", '"', "Do", "this", ",", '"', "it", "is"], 'says "Do this," it is'),
+        (["Cry", '"', "Caesar", '"', "\n", "\n", '"', "No"], 'Cry "Caesar"\n\n"No'),
+        (["Highness'", "claim", ".", "'", "so"], "Highness' claim.' so"),
+    ],
+)
+def test_word_decode_joins_punctuation_and_brackets_as_the_plays_print_them(pieces, text):
+    tokenizer = WordTokenizer(["<unk>", *dict.fromkeys(pieces)])
+    ids = [tokenizer.stoi[p] for p in pieces]
+    assert tokenizer.decode(ids) == text
+    assert tokenizer.encode(text) == ids
+
+
+def test_word_decode_never_glues_a_lone_apostrophe_onto_a_word():
+    tokenizer = WordTokenizer(["<unk>", "'good", "'", "was"])
+    assert tokenizer.decode([1, 2, 3]) == "'good ' was"  # "'good'" would re-encode as one word
+    assert tokenizer.encode(tokenizer.decode([1, 2, 3])) == [1, 2, 3]

@@ -17,21 +17,45 @@
 # setup_cell.py's cell goes here: the builder puts it in
 
 # %% [markdown]
+# ## What you need before you start
+#
+# The course builds every model from its parts, so it assumes the basics below. Each link is a
+# short, free way to catch up:
+#
+# - **Python**: functions, classes, lists and dictionaries, comprehensions. The official
+#   [Python tutorial](https://docs.python.org/3/tutorial/) covers all of it.
+# - **NumPy**: arrays, shapes, indexing and broadcasting; every model's input and output is a
+#   NumPy array. [NumPy: the absolute basics for
+#   beginners](https://numpy.org/doc/stable/user/absolute_beginners.html).
+# - **One framework's basics**, PyTorch or TensorFlow/Keras: tensors, a layer, a training loop.
+#   PyTorch's [Learn the Basics](https://pytorch.org/tutorials/beginner/basics/intro.html), or
+#   TensorFlow's [beginner quickstart](https://www.tensorflow.org/tutorials/quickstart/beginner)
+#   with Keras' [introduction for engineers](https://keras.io/getting_started/intro_to_keras_for_engineers/).
+# - **Softmax and cross-entropy**: how scores become probabilities, and why the loss is the
+#   negative log-probability of the right answer (in nats here). Stanford's notes on
+#   [linear classification](https://cs231n.github.io/linear-classify/#softmax) explain both in
+#   their softmax section.
+#
+# Nothing else is assumed: recurrent networks, attention, transformers and tokenizers are all
+# built here.
+
+# %% [markdown]
 # ## The lessons
 #
 # | lesson | what you build | notebooks (open in Colab) | to run on a laptop CPU |
 # |---|---|---|---|
-# | 1 · Generative RNNs | a character LSTM on Shakespeare; greedy loops; temperature, top-k, top-p with sliders | [`01_generative_rnn_pytorch.ipynb`](01_generative_rnn_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_generative_rnn_pytorch.ipynb))<br>[`01_generative_rnn_tensorflow.ipynb`](01_generative_rnn_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_generative_rnn_tensorflow.ipynb))<br>[`01_lab_word_generation.ipynb`](01_lab_word_generation.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_lab_word_generation.ipynb)) | about 35 s each |
-# | 2 · Attention in seq2seq | dates in any format to ISO with a GRU encoder-decoder; Bahdanau attention and its heatmaps | [`02_attention_seq2seq_pytorch.ipynb`](02_attention_seq2seq_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/02_attention_seq2seq_pytorch.ipynb))<br>[`02_attention_seq2seq_tensorflow.ipynb`](02_attention_seq2seq_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/02_attention_seq2seq_tensorflow.ipynb)) | about 45 s each |
-# | 3 · Transformers | positions, self-attention by hand, multi-head attention equal to the built-ins, a genre classifier | [`03_transformers_pytorch.ipynb`](03_transformers_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/03_transformers_pytorch.ipynb))<br>[`03_transformers_tensorflow.ipynb`](03_transformers_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/03_transformers_tensorflow.ipynb)) | about 45 s each |
-# | 4 · BERT | WordPiece, a BERT twin loaded with real MiniLM weights, masked language modelling, transfer | [`04_bert_pytorch.ipynb`](04_bert_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/04_bert_pytorch.ipynb))<br>[`04_bert_tensorflow.ipynb`](04_bert_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/04_bert_tensorflow.ipynb)) | about 65 s each |
-# | 5a · Tokenization (before 5) | GPT-2's byte-level BPE from scratch, equal to tiktoken; train your own BPE; token costs by language | [`05a_tokenization.ipynb`](05a_tokenization.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05a_tokenization.ipynb)) | about 25 s |
-# | 5b · GPT-2 internals | GPT-2 equal to Hugging Face's, every parameter counted, the KV cache, a next-token explorer | [`05b_gpt2_internals_pytorch.ipynb`](05b_gpt2_internals_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05b_gpt2_internals_pytorch.ipynb))<br>[`05b_gpt2_internals_tensorflow.ipynb`](05b_gpt2_internals_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05b_gpt2_internals_tensorflow.ipynb)) | about 60 s each |
+# | 1 · Generative RNNs | a character LSTM on Shakespeare; greedy loops; temperature, top-k, top-p with sliders | [`01_generative_rnn_pytorch.ipynb`](01_generative_rnn_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_generative_rnn_pytorch.ipynb))<br>[`01_generative_rnn_tensorflow.ipynb`](01_generative_rnn_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_generative_rnn_tensorflow.ipynb))<br>[`01_lab_word_generation.ipynb`](01_lab_word_generation.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/01_lab_word_generation.ipynb)) | under a minute each |
+# | 2 · Attention in seq2seq | dates in any format to ISO with a GRU encoder-decoder; Bahdanau attention and its heatmaps | [`02_attention_seq2seq_pytorch.ipynb`](02_attention_seq2seq_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/02_attention_seq2seq_pytorch.ipynb))<br>[`02_attention_seq2seq_tensorflow.ipynb`](02_attention_seq2seq_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/02_attention_seq2seq_tensorflow.ipynb)) | under a minute each |
+# | 3 · Transformers | positions, self-attention by hand, multi-head attention equal to the built-ins, a genre classifier | [`03_transformers_pytorch.ipynb`](03_transformers_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/03_transformers_pytorch.ipynb))<br>[`03_transformers_tensorflow.ipynb`](03_transformers_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/03_transformers_tensorflow.ipynb)) | under a minute each |
+# | 4 · BERT | WordPiece, a BERT twin loaded with real MiniLM weights, masked language modelling, transfer | [`04_bert_pytorch.ipynb`](04_bert_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/04_bert_pytorch.ipynb))<br>[`04_bert_tensorflow.ipynb`](04_bert_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/04_bert_tensorflow.ipynb)) | about a minute each |
+# | 5a · Tokenization (before 5b) | GPT-2's byte-level BPE from scratch, equal to tiktoken; train your own BPE; token costs by language | [`05a_tokenization.ipynb`](05a_tokenization.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05a_tokenization.ipynb)) | under a minute |
+# | 5b · GPT-2 internals | GPT-2 equal to Hugging Face's, every parameter counted, the KV cache, a next-token explorer | [`05b_gpt2_internals_pytorch.ipynb`](05b_gpt2_internals_pytorch.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05b_gpt2_internals_pytorch.ipynb))<br>[`05b_gpt2_internals_tensorflow.ipynb`](05b_gpt2_internals_tensorflow.ipynb) ([Colab](https://colab.research.google.com/github/lessonkit/lessonkit/blob/main/notebooks/05b_gpt2_internals_tensorflow.ipynb)) | about a minute each |
 
 # %% [markdown]
-# Each lesson takes one to two hours to study. The run times above are for executing the whole
-# notebook top to bottom: heavy training was done once by the scripts in `scripts/`, and the
-# notebooks train for about 30 seconds to show learning, then load the shipped weights.
+# Take the lessons in order, 5a before 5b. Each takes one to two hours to study. The run times
+# above are for executing the whole notebook top to bottom: heavy training was done once by the
+# scripts in `scripts/`, and the notebooks train for half a minute or so to show learning, then
+# load the shipped weights.
 
 # %% [markdown]
 # ## Which notebook should I open?
@@ -39,8 +63,8 @@
 # Every lesson has a **PyTorch** and a **TensorFlow** notebook with the same sections, the same
 # prose and the same figures; only the code cells differ. Pick the framework you use (or want to
 # learn). The weights move between them: a model trained in one loads in the other and gives the
-# same outputs, and the tests check that. The Lesson 1 lab and the tokenization notebook of
-# Lesson 5 work with either.
+# same outputs, and the tests check that. The Lesson 1 lab works with either (one line picks
+# the framework), and Lesson 5a's tokenization needs no framework at all.
 #
 # Every lesson notebook follows the same plan:
 #
@@ -65,7 +89,7 @@
 #
 # Nothing downloads data or weights at run time: the Shakespeare texts, GPT-2's vocabulary and
 # our trained checkpoints are in `data/`, and MiniLM's pretrained weights come with a pip
-# package. The one exception is optional: Lesson 5 uses OpenAI's real GPT-2 weights when a
+# package. The one exception is optional: Lesson 5b uses OpenAI's real GPT-2 weights when a
 # network is there, and our small GPT otherwise.
 
 # %% [markdown]

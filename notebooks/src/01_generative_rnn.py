@@ -189,8 +189,9 @@ plt.show()
 #
 # ## 5. Train briefly and watch the loss fall
 #
-# At most 20 seconds of training, on small batches (16 random windows of 64 characters) so that
-# many steps fit. The progress bar shows the loss of the latest batch.
+# At most 20 seconds of training, on small batches (16 random windows of 64 characters), since
+# a small batch makes a quick step. The progress bar shows the loss of the latest batch, and the
+# line below it says how many steps this machine fitted in the time.
 
 # %%
 rng = np.random.default_rng(0)
@@ -201,7 +202,9 @@ history = train(
     lr=3e-3,
     max_seconds=20,
 )
-print(f"{len(history['loss'])} steps: loss {history['loss'][0]:.2f} -> {history['loss'][-1]:.2f} nats per character")
+steps_run = len(history["loss"])
+print(f"{steps_run} steps in at most 20 seconds: loss {history['loss'][0]:.2f} -> {history['loss'][-1]:.2f} "
+      f"nats per character ({'it fell' if history['loss'][-1] < history['loss'][0] else 'not yet falling'})")
 
 # %% lessonkit_figure="lesson1_loss"
 fig = plots.loss_curves({"training batches": (history["step"], history["loss"])},
@@ -213,7 +216,7 @@ plt.show()
 # %% [markdown]
 # It learns fast at first (which characters are common, then which follow which), and would
 # keep improving for many minutes. Instead of waiting, we load the same architecture trained
-# for about half an hour by `scripts/train_char_rnn.py` (the command and its results are in
+# for about half an hour by `scripts/train_rnn.py` (the command and its results are in
 # `data/README.md`). Its validation loss is measured on plays it never saw:
 
 # %%
@@ -449,7 +452,7 @@ for name, context in contexts.items():
 # (say, Jane Austen or Mark Twain) in a folder, encode it with a `CharTokenizer` built from its
 # own characters, and train it as section 5 does, for a few thousand steps (copy
 # `scripts/train_rnn.py` and point it at your text for a longer run).
-# Compare its validation loss with our 1.48 nats per character, then sample from both models at
+# Compare its validation loss with the shipped model's (printed in section 5), then sample from both models at
 # the same temperature: which habits of each author does the model pick up first (line length,
 # punctuation, names), and which never appear?
 #

@@ -21,6 +21,17 @@
 # setup_cell.py's cell goes here: the builder puts it in
 
 # %% [markdown]
+# ## Before you start: a short quiz
+#
+# A few questions on what this lab builds on. Guess if you must: each answer explains itself,
+# and the lab comes back to every one of them.
+
+# %%
+from lessonkit.quiz import Quiz
+
+Quiz.from_file("lesson1_lab", part="pre")
+
+# %% [markdown]
 # Pick the framework here: both twins have the same names, so nothing else changes.
 
 # %%
@@ -31,8 +42,8 @@ import importlib
 import numpy as np
 
 from lessonkit import data, exercises, plots
-from lessonkit.generation import generate_text
 from lessonkit.models.char_rnn import CharRNNConfig
+from lessonkit.sampling import sample
 from lessonkit.text import WordTokenizer
 
 char_rnn = importlib.import_module(f"lessonkit.{FRAMEWORK}.char_rnn")
@@ -171,7 +182,7 @@ ax.grid(alpha=0.3)
 # ## A word-level model
 #
 # The network is the one from the lesson: only `vocab_size` changes. Its output layer now
-# scores 5,000 words instead of 84 characters, so most of its parameters sit in the embedding
+# scores thousands of words instead of under a hundred characters, so most of its parameters sit in the embedding
 # and the output layer. We train it briefly to see the loss move, then load the version trained
 # for longer by `scripts/train_rnn.py --level word`.
 
@@ -204,30 +215,105 @@ fig = plots.loss_curves({"word model, first steps": (history["step"], history["l
 # ## Loss per word or per character?
 #
 # The two losses are not comparable as they stand: one is per word, one per character. Dividing
-# the total loss of the validation text by its number of characters puts both on the same scale
-# (nats per character), which is what "how surprised is the model by this text" really means.
+# the total loss of a stretch of validation text by its number of characters puts both on the
+# same scale (nats per character), which is what "how surprised is the model by this text"
+# really means.
+#
+# One more thing makes the raw word loss unfair: `<unk>`. When the next word is one the model
+# never learned, it only has to predict "some rare word", one token, cheap and frequent; it never
+# pays for *which* word. The character model pays for every letter of it. So we charge the word
+# model fairly: for each `<unk>` target it pays what the character model pays to spell that
+# word, letter by letter, in the same place of the text. (This is still generous to the word
+# model: a real two-level model would also pay for predicting `<unk>` itself.)
+#
+# For that we need the loss at every position, not only the mean. `token_losses` reads all the
+# windows side by side, one position per `step`, and keeps the loss of every target.
+
+# %%
+def token_losses(model, inputs, targets):
+    """The loss (nats) of every target: ``(windows, T)``, one ``step`` per position."""
+    state, losses, rows = None, [], np.arange(len(inputs))
+    for t in range(inputs.shape[1]):
+        logits, state = model.step(inputs[:, t : t + 1], state)  # (windows, V)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # log-softmax
+        losses.append(-log_probs[rows, targets[:, t]])
+    return np.stack(losses, axis=1)
+
+
+def spans(text, pieces):
+    """Where each word piece sits in ``text``: a list of (start, end) character positions."""
+    position, found = 0, []
+    for piece in pieces:
+        start = text.index(piece, position)
+        position = start + len(piece)
+        found.append((start, position))
+    return found
+
+
+sample_text = valid_text[:20_000]
+char_x, char_y = data.windows(np.array(char_tokenizer.encode(sample_text)), 128)
+char_loss = np.zeros(len(sample_text))  # the character model's loss for each character
+char_loss[1 : 1 + char_y.size] = token_losses(char_model, char_x, char_y).ravel()
+
+word_x, word_y = data.windows(np.array(word_tokenizer.encode(sample_text)), 32)
+word_loss = token_losses(word_model, word_x, word_y).ravel()
+word_spans = spans(sample_text, WordTokenizer.split(sample_text))[1 : 1 + word_y.size]
+# The word targets whose characters the character model scored too, and the text they cover:
+scored = [k for k, (_, end) in enumerate(word_spans) if end <= 1 + char_y.size]
+first, last = word_spans[scored[0]][0], word_spans[scored[-1]][1]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-sample = valid_text[:20_000]
-for name, model_, tokenizer_ in (("characters", char_model, char_tokenizer), ("words", word_model, word_tokenizer)):
-    ids = np.array(tokenizer_.encode(sample))
-    x, y = data.windows(ids, 32 if name == "words" else 128)
-    per_token = training.evaluate(model_, x, y)
-    characters_covered = len(sample) * y.size / len(ids)  # the windows cover this share of the text
-    per_character = per_token * y.size / characters_covered
-    print(f"{name:>10}: {per_token:.2f} nats per token over {y.size:,} tokens "
-          f"= {per_character:.2f} nats per character")
+unknown = word_y.ravel()[scored] == word_tokenizer.unk_id
+spelling = np.array([char_loss[start:end].sum() for start, end in word_spans])[scored]
+characters = last - first
+totals = {
+    "character model": char_loss[first:last].sum(),
+    "word model, <unk> as one cheap word": word_loss[scored].sum(),
+    "word model, <unk> spelled": np.where(unknown, spelling, word_loss[scored]).sum(),
+}
+print(f"{characters:,} characters, {len(scored):,} word targets, "
+      f"{unknown.mean():.1%} of them <unk>")
+for name, total in totals.items():
+    print(f"{name:>36}: {total / characters:.2f} nats per character")
+gap = (totals["word model, <unk> spelled"] - totals["character model"]) / characters
+charged = (totals["word model, <unk> spelled"] - totals["word model, <unk> as one cheap word"])
+verdict = ("level with" if abs(gap) < 0.005 else
+           f"{abs(gap):.2f} nats per character {'better' if gap < 0 else 'worse'} than")
+print(f"Spelling its <unk> words costs the word model {charged / characters:.2f} nats per "
+      f"character; charged fairly it is {verdict} the character model.")
 
 # %% [markdown]
-# The word model pays nothing to spell, but it cannot spell at all: every rare word and most names
-# become `<unk>`, which it predicts cheaply and we cannot read. So compare samples too.
+# The word model pays nothing to spell the words it knows, but it cannot spell at all: every
+# rare word and most names become `<unk>`, which we cannot read. So compare samples too.
+#
+# A sample reads best as one speech: we sample until a **blank line**. In these plays a new
+# speaker's name always comes after a blank line, so stopping there also stops at a speaker
+# change. `generate` stops at one token (`stop_id`); a blank line is two newline tokens in a row,
+# so here is the generation loop written out, with the model's `step` and the lesson's `sample`.
+# The word tokenizer's `decode` joins punctuation the way the plays print it ("[Exeunt.]", "--").
 
 # %%
+def speech(model, tokenizer, prompt, max_new_tokens, temperature=0.8, seed=3):
+    """Sample after ``prompt`` until a blank line (two newlines in a row) ends the speech."""
+    rng = np.random.default_rng(seed)
+    newline = tokenizer.encode("\n")[0]
+    ids, state, new = np.array([tokenizer.encode(prompt)]), None, []  # ids: (1, T)
+    while len(new) < max_new_tokens:
+        logits, state = model.step(ids, state)  # (1, V): scores for the next token
+        token = int(sample(logits, rng, temperature)[0])
+        if token == newline and new[-1:] == [newline]:
+            break  # a blank line: the speech is over
+        new.append(token)
+        ids = np.array([[token]])  # (1, 1): from now on, one new token per step
+    return tokenizer.decode(new)
+
+
 prompt = "KING.\nWhat say you, my lords"
 for name, model_, tokenizer_ in (("character", char_model, char_tokenizer), ("word", word_model, word_tokenizer)):
-    text = generate_text(model_, tokenizer_, prompt, 300 if name == "character" else 60, temperature=0.8, seed=3)
-    print(f"=== {name}-level sample ===\n{prompt}{text}\n")
+    text = speech(model_, tokenizer_, prompt, 600 if name == "character" else 150)
+    print(f"=== {name}-level sample ===\n{prompt}{text.rstrip()}\n")
 
 # %% [markdown]
 # ## What to take away
@@ -237,11 +323,43 @@ for name, model_, tokenizer_ in (("character", char_model, char_tokenizer), ("wo
 # | vocabulary | under 100 symbols | thousands, and still incomplete |
 # | unknown tokens | none | every name or rare word not in the vocabulary |
 # | what the model must learn | spelling, then words, then style | word order and style |
-# | sequence length for the same text | long (about 4× the words) | short |
+# | sequence length for the same text | long (several characters per word) | short |
 #
 # Subword tokenizers (byte-pair encoding, Lesson 5; WordPiece, Lesson 4) sit in between: a
 # vocabulary of tens of thousands of pieces, frequent words whole, rare words spelled from
 # pieces, and no unknown tokens at all.
 #
-# **Challenge**: train the word model with a 10,000-word vocabulary, or on another author's
-# text of your own, and see how the unknown share and the samples change.
+# ## Challenge
+#
+# Make the word model fairer still. Train it with a 10,000-word vocabulary (copy the training
+# cell above, or run `scripts/train_rnn.py --level word` with a larger `WORD_VOCABULARY`) and
+# measure again: the `<unk>` share falls, but the output layer grows. Then build the two-level
+# model the fair comparison hints at: when the word model predicts `<unk>`, let the character
+# model spell the word, and charge both costs. Does it beat the character model per character?
+# What do its samples look like once every `<unk>` is spelled out?
+#
+# ## Further reading
+#
+# - Yoshua Bengio et al., [*A Neural Probabilistic Language
+#   Model*](https://www.jmlr.org/papers/volume3/bengio03a/bengio03a.pdf) (2003): the first
+#   neural word-level language model, with word embeddings and a softmax over the vocabulary;
+#   read its introduction for why words as atoms make the curse of dimensionality bite.
+# - Rico Sennrich, Barry Haddow and Alexandra Birch, [*Neural Machine Translation of Rare Words
+#   with Subword Units*](https://arxiv.org/abs/1508.07909) (2016): the paper that replaced
+#   `<unk>` with byte-pair encoding, the tokenizer of Lesson 5a.
+# - Dan Jurafsky and James H. Martin, [*Speech and Language Processing*](https://web.stanford.edu/~jurafsky/slp3/),
+#   the chapter on n-gram language models: perplexity, unknown words and why a fixed vocabulary
+#   makes losses hard to compare.
+# - Andrej Karpathy, [*The Unreasonable Effectiveness of Recurrent Neural
+#   Networks*](https://karpathy.github.io/2015/05/21/rnn-effectiveness/) (2015): the case for
+#   characters, with samples to compare against your word model's.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# The end-of-lab quiz: pick an answer, press Check, and read why it is right or wrong.
+
+# %%
+from lessonkit.quiz import Quiz
+
+Quiz.from_file("lesson1_lab", part="post")

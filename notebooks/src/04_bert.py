@@ -14,8 +14,8 @@
 # # Lesson 4 · BERT (TensorFlow)
 
 # %% [markdown]
-# Lesson 3 trained a transformer classifier from nothing on about 780,000 words, and it was no
-# better than counting words. BERT ("Bidirectional Encoder Representations from Transformers",
+# Lesson 3 trained a transformer classifier from nothing on about 780,000 words, and measured it
+# against counting words. BERT ("Bidirectional Encoder Representations from Transformers",
 # Devlin et al., 2018) changed how such tasks are done: first **pretrain** a transformer encoder
 # without labels on a large corpus, by hiding words and predicting them; then **fine-tune** it
 # (or train a small head on it) with the few labels you have. That is **transfer learning**.
@@ -304,10 +304,11 @@ print("real tokens' vectors equal the unpadded run's:", np.allclose(hidden[1, :n
 short_tokens = tokenizer.tokens_of(batch["input_ids"][1])
 real = batch["attention_mask"][1].astype(bool)
 bidirectional = np.broadcast_to(real[None, :], (len(real), len(real)))  # (T, T): every query sees the real keys
-causal = masks.causal_mask(n_real)  # (T, T): lower triangle
+gpt_tokens = [t for t in short_tokens[:n_real] if t not in ("[CLS]", "[SEP]")]  # GPT has no such tokens
+causal = masks.causal_mask(len(gpt_tokens))  # (T, T): lower triangle
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6))
 for ax, mask, labels, title in ((left, bidirectional, short_tokens, "BERT: bidirectional, padding masked"),
-                                (right, causal, short_tokens[:n_real], "GPT (Lesson 5): causal")):
+                                (right, causal, gpt_tokens, "GPT (Lesson 5): causal")):
     ax.imshow(mask, cmap="Greens", vmin=0, vmax=1.4)
     ax.set_xticks(range(len(labels)), labels, rotation=90)
     ax.set_yticks(range(len(labels)), labels)
@@ -583,9 +584,10 @@ print(f"loss: first 10 steps {np.mean(history['loss'][:10]):.2f}, last 10 steps 
 
 
 # %% [markdown]
-# In 25 seconds the model learns roughly which tokens are frequent. The shipped model trained
-# for 25 minutes (6,000 steps), and it is still a small model that read under a million words:
-# its loss is 0.7 nats below the unigram baseline, but it mostly guesses the right *kind* of
+# A short run can learn roughly which tokens are frequent: compare its loss with the unigram
+# baseline in the figure. The shipped model trained much longer (its recipe and losses are in
+# `data/README.md`), and it is still a small model that read under a million words: it mostly
+# guesses the right *kind* of
 # token (punctuation, pronouns, "lord"), not Shakespeare's word. Real BERTs read billions of
 # words for days. For each `[MASK]`, the five most likely tokens and their probabilities:
 

@@ -27,6 +27,17 @@
 # setup_cell.py's cell goes here: the builder puts it in
 
 # %% [markdown]
+# ## Before you start: a short quiz
+#
+# A few questions on what this lesson builds on. Guess if you must: each answer explains itself,
+# and the lesson comes back to every one of them.
+
+# %%
+from lessonkit.quiz import Quiz
+
+Quiz.from_file("lesson5a", part="pre")
+
+# %% [markdown]
 # We need GPT-2's tokenizer (loaded from `data/gpt2/`, fetched once by
 # `scripts/fetch_gpt2_vocab.py`), the BPE trainer, the Shakespeare corpus, and a short parallel
 # text in five languages.
@@ -247,9 +258,9 @@ plt.show()
 # Why such a spread? Two reasons add up.
 #
 # 1. **Bytes.** Byte-level BPE starts from UTF-8 bytes, and a Devanagari or Kannada character
-#    takes 3 bytes where an English letter takes 1 (the `b/char` column: about 2.6-2.7 for
-#    Hindi, Nepali and Kannada, once spaces and punctuation are counted; the black marks in the
-#    chart). Before any merge, these texts are already nearly three times longer.
+#    takes 3 bytes where an English letter takes 1 (the `b/char` column, a little less than 3
+#    once spaces and punctuation are counted; the black marks in the chart). Before any merge,
+#    these texts are already nearly three times longer.
 # 2. **Merges.** Merges are learned where pairs are frequent. GPT-2's web text was mostly
 #    English, so it has many merges for English words, fewer for Norwegian ones (æ, ø, å and
 #    less common words split into pieces), a few for Devanagari byte sequences, and almost
@@ -257,10 +268,19 @@ plt.show()
 #    saw only ASCII, so every non-English byte stays a token of its own.
 #
 # Tokens are what a model pays for: context length, compute and API prices are counted in
-# tokens. The same sentences cost GPT-2 about 8x as many tokens in Hindi or Nepali and about
-# 15x as many in Kannada as in English (the `vs En` column), leaving less room in the
-# 1,024-token context and more steps to generate. Newer tokenizers are trained on more
-# languages to even this out.
+# tokens. The `vs En` column says how many times as many tokens GPT-2 spends on the same
+# sentences as in English, leaving less room in the 1,024-token context and more steps to
+# generate:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+gpt2_tokens = {row["language"]: row["tokens"]["GPT-2"] for row in rows}
+print("The same sentences cost GPT-2 " + ", ".join(
+    f"{count / gpt2_tokens['English']:.1f}x as many tokens in {language}"
+    for language, count in gpt2_tokens.items() if language != "English") + " as in English.")
+
+# %% [markdown]
+# Newer tokenizers are trained on more languages to even this out.
 
 # %% [markdown]
 # ## Try it
@@ -308,4 +328,42 @@ else:
 # - Token counts depend on the **language**: scripts that need 3 bytes per character, and that
 #   were rare in the training text, cost several times more tokens for the same meaning.
 #
-# Next, in Lesson 5, these ids go into GPT-2's embedding matrix `wte`.
+# Next, in Lesson 5b, these ids go into GPT-2's embedding matrix `wte`.
+#
+# ## Challenge
+#
+# Train a BPE for another language. Take a plain-text book in a language other than English
+# (Project Gutenberg has many), train `train_bpe` on it with the same number of merges as our
+# Shakespeare BPE, and rerun the token-cost table with three tokenizers. How much does a
+# tokenizer trained on the language itself close the gap to English? Then ask a question that
+# tokens make hard: for some words, compare the number of letters with the number of GPT-2
+# tokens, and look at how GPT-2 splits a number such as 1234567 and the next one up.
+#
+# ## Further reading
+#
+# - Andrej Karpathy, [*minbpe*](https://github.com/karpathy/minbpe) and its lecture *Let's build
+#   the GPT Tokenizer* (2024): GPT-2's tokenizer built from scratch in a few hundred lines; its
+#   last part explains why models struggle to spell, reverse strings and do arithmetic: they see
+#   tokens, never the letters or digits inside them.
+# - Rico Sennrich, Barry Haddow and Alexandra Birch, [*Neural Machine Translation of Rare Words
+#   with Subword Units*](https://arxiv.org/abs/1508.07909) (2016): where BPE for language
+#   models comes from.
+# - Alec Radford et al., [*Language Models are Unsupervised Multitask
+#   Learners*](https://cdn.openai.com/better-language-models/language_models_are_unsupervised_multitask_learners.pdf)
+#   (2019): the GPT-2 paper; its section on input representation explains byte-level BPE and
+#   its pre-tokenization.
+# - Aleksandar Petrov et al., [*Language Model Tokenizers Introduce Unfairness Between
+#   Languages*](https://arxiv.org/abs/2305.15425) (2023): the token-cost gap between languages
+#   measured across many tokenizers, and what it costs their speakers.
+# - Hugging Face course, [*Byte-Pair Encoding tokenization*](https://huggingface.co/learn/llm-course/chapter6/5):
+#   the training and encoding algorithms step by step, beside WordPiece and Unigram.
+
+# %% [markdown]
+# ## Check your understanding
+#
+# The end-of-lesson quiz: pick an answer, press Check, and read why it is right or wrong.
+
+# %%
+from lessonkit.quiz import Quiz
+
+Quiz.from_file("lesson5a", part="post")

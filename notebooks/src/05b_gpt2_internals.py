@@ -317,8 +317,9 @@ fig.suptitle(f"Masked self-attention, layer 0 head 0 of {model_name}", fontsize=
 fig.tight_layout()
 
 # %% [markdown]
-# Row 1 puts 100% on " robot": it has nothing else to look at. Row 2 splits between " robot"
-# and " must", and so on: every row spreads its weight over itself and its left.
+# The first row puts all its weight on the first token: it has nothing else to look at. The
+# second splits its weight between the first two tokens, and so on: every row spreads its weight
+# over itself and its left, and the masked cells get none.
 #
 # ## 5. Query, key, value: a filing cabinet
 #
@@ -335,11 +336,11 @@ for piece, score, s in zip(pieces, k0 @ query / np.sqrt(D), share, strict=True):
     print(f"folder {piece!r:>9}: label score {score:6.2f} -> share {s:.0%}")
 output = share @ v0  # the contents mixed in those shares: (D,)
 print("output = weighted sum of values:", output.shape,
-      "| equals row 4 of weights @ V:", np.allclose(output, (weights @ v0)[-1], atol=1e-5))
+      "| equals the last row of weights @ V:", np.allclose(output, (weights @ v0)[-1], atol=1e-5))
 
 # %% [markdown]
-# In the illustration of Asimov's First Law, the output for "it" is a mix of about 50% "robot",
-# 30% "a" and 19% "it": the model has worked out what "it" refers to. What does our model do?
+# In the illustration of Asimov's First Law, the output for "it" is mostly "robot", with some
+# "a" and "it": the model has worked out what "it" refers to. What does our model do?
 # Below, each row is one layer, averaged over its heads, for the query " it".
 
 # %% lessonkit_figure="lesson5_it_attention"
@@ -350,18 +351,20 @@ labels = [tokenizer.decode([i]) for i in law[: it + 1]]
 fig = plots.heatmap(from_it, labels, [f"layer {i}" for i in range(len(from_it))], annotate=True,
                     title=f"Attention of ' it' (mean of heads), {model_name}",
                     xlabel="key: the token attended to", ylabel="layer")
+plt.show()
+print("the token ' it' draws on most, per layer:", [labels[j] for j in from_it.argmax(axis=1)])
 
 # %% [markdown]
-# Read the rows: which earlier tokens does " it" draw on, and in which layers? Even the small
-# Shakespeare model, which has hardly seen a robot, moves part of the weight of " it" onto
-# " robot" in some layers (and much onto " orders"); heads of the real GPT-2 (online) link
-# " it" to " robot" more sharply. The mechanism is the same either way: a weighted sum of values.
+# Read the rows: which earlier tokens does " it" draw on, and in which layers? The line printed
+# above names, for each layer, the token that gets the most weight. Heads of the real GPT-2
+# (online) link " it" to " robot" sharply; a small model trained on Shakespeare has hardly seen
+# a robot. The mechanism is the same either way: a weighted sum of values.
 #
 # ## 6. One token through one attention layer of GPT-2 small
 #
-# Now the real sizes. We follow " it", the 8th token of "A robot must obey the orders given
+# Now the real sizes. We follow " it", the last token of "A robot must obey the orders given
 # it", through the first attention layer of the 124M architecture (with random weights offline:
-# the shapes are what matter here). The 7 tokens before it are already in the **KV cache**.
+# the shapes are what matter here). The tokens before it are already in the **KV cache**.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -371,7 +374,7 @@ W, b = big.weight("h.0.attn.c_attn.weight"), big.weight("h.0.attn.c_attn.bias")
 qkv = x @ W + b  # (T, 3C)
 q, k, v = np.split(qkv, 3, axis=-1)  # each (T, C)
 q_it = q[-1].reshape(H, D)  # (H, D)
-keys = k.reshape(len(ids), H, D).transpose(1, 0, 2)  # (H, T, D): 7 cached + 1 new
+keys = k.reshape(len(ids), H, D).transpose(1, 0, 2)  # (H, T, D): T - 1 cached + 1 new
 values = v.reshape(len(ids), H, D).transpose(1, 0, 2)  # (H, T, D)
 scores = np.einsum("hd,htd->ht", q_it, keys) / np.sqrt(D)  # (H, T)
 weights = softmax(scores)  # (H, T): no mask needed, " it" is the last token
@@ -380,7 +383,7 @@ merged = heads.reshape(C)  # (C,)
 out = merged @ big.weight("h.0.attn.c_proj.weight") + big.weight("h.0.attn.c_proj.bias")
 for name, array in [("x of ' it' (after ln_1)", x[-1]), ("c_attn weight", W), ("c_attn bias", b),
                     ("q, k, v of ' it' concatenated", qkv[-1]), ("query of ' it' in heads", q_it),
-                    ("keys: 7 cached + 1 new", keys), ("values", values),
+                    (f"keys: {len(ids) - 1} cached + 1 new", keys), ("values", values),
                     ("scores against every key", scores), ("softmax weights", weights),
                     ("weighted sum per head", heads), ("heads merged", merged),
                     ("c_proj weight", big.weight("h.0.attn.c_proj.weight")), ("output", out)]:
@@ -588,8 +591,8 @@ plt.show()
 # %% [markdown]
 # Without the cache, every step re-reads a longer sequence, so the speed falls as the text
 # grows; with it, once the prompt has been read, every new token costs about the same, so the
-# speed levels off. The gap widens with length (at 256 new tokens it was 7x here: see
-# `benchmarks/README.md`). (On this CPU much of a cached step is the
+# speed levels off. The gap widens with length (`benchmarks/gpt2_generate.py` measures it at
+# 256 new tokens, beside `transformers`). (On a CPU much of a cached step is the
 # 768 × 50,257 output product, which the cache cannot save.)
 #
 # **Unconditional generation** starts from the start token `<|endoftext|>` alone;
@@ -601,7 +604,7 @@ print(f"model: {lm.source}\n")
 unconditional = generate(lm, [tokenizer.eot_id], 60, temperature=1.0, top_k=40, seed=1)
 print("--- from <|endoftext|> alone (top-k 40) ---")
 print(tokenizer.decode(unconditional))
-prompt = "KING HENRY.\nNow, lords, "
+prompt = "KING HENRY.\nNow, lords,"
 greedy = generate(lm, tokenizer.encode(prompt), 30, top_k=1)
 print(f"\n--- from a prompt, top-k 1 (greedy), shown with escapes ---\n{prompt + tokenizer.decode(greedy)!r}")
 sampled = generate(lm, tokenizer.encode(prompt), 60, temperature=1.0, top_k=40, seed=1)
