@@ -112,13 +112,15 @@ manifest: install
 ## Retrain the shipped checkpoints and results, two single-threaded jobs at a time, then the
 ## manifest. `make checkpoints ONLY=gpt_shakespeare` retrains one (names: $(CHECKPOINTS)).
 ## data/README.md lists each one's command, wall time and numbers.
-CHECKPOINTS := char_rnn word_rnn genre_transformer gpt_shakespeare seq2seq bert_mlm bert_transfer
+CHECKPOINTS := char_rnn word_rnn genre_transformer gpt_shakespeare seq2seq bert_mlm minilm_mlm \
+	bert_transfer
 ONLY ?= $(CHECKPOINTS)
 CKPT_char_rnn := $(PY) scripts/train_rnn.py --level char
 CKPT_word_rnn := $(PY) scripts/train_rnn.py --level word
 CKPT_genre_transformer := $(PY) scripts/train_genre_classifier.py
 CKPT_seq2seq := $(PY) scripts/train_seq2seq.py
 CKPT_bert_mlm := $(PY) scripts/train_bert_mlm.py
+CKPT_minilm_mlm := $(PY) scripts/train_minilm_mlm.py
 CKPT_bert_transfer := $(PY) scripts/bert_transfer.py
 # Lesson 5's GPT trains in resumable stretches of at most two hours (exit code 75: not done yet).
 CKPT_gpt_shakespeare := $(PY) scripts/train_gpt_shakespeare.py; \

@@ -16,12 +16,15 @@ starts so the windows overlap. Each window is masked once, with BERT's recipe
 (lessonkit.models.bert.mask_tokens: 15% of the tokens selected; 80% of those become [MASK], 10% a
 random token of the training text, 10% stay). Since the bottom 4 layers are frozen, their output
 for every masked window is computed once and cached (float16, in memory); training runs the top
-2 layers and the head on the cache, scoring the vocabulary at the selected positions only. AdamW
-(betas 0.9/0.98, weight decay 0.01 on the weight matrices), learning rates ``--lr`` for the two
-layers and ``--head-lr`` for the head, linear warm-up over the first 10% of the steps then a
-cosine decay to a twentieth, gradients clipped at norm 1, dropout 0.1 (MiniLM's) in the trained
-layers. The head's bias starts at the log frequency of each token in the training text. The
-weights of the step with the lowest loss on fixed masked windows of the validation plays are kept.
+2 layers and the head on the cache. The loss is BERT's, at the selected positions only, and only
+they are computed past layer 4: layer 5 asks its queries and runs its feed-forward there (every
+position is still a key and a value), the head scores the vocabulary there (checked at start-up
+to give the model's own logits). AdamW (betas 0.9/0.98, weight decay 0.01 on the weight
+matrices), peak learning rates ``--lr`` for the two layers and ``--head-lr`` for the head, linear
+warm-up over the first 10% of the steps then a cosine decay to a twentieth, gradients clipped at
+norm 1, ``--dropout`` in the trained layers (0: the run is short). The head's bias starts at the
+log frequency of each token in the training text. The weights of the step with the lowest loss
+on fixed masked windows of the validation plays (checked every 250 steps) are kept.
 
 Why the file is small: it holds only the trained arrays (the top 2 layers and the head, float16,
 about 7.5 MB) and ``extras["base"] = "minilm"``; ``lessonkit.checkpoints.read`` fills in the
