@@ -117,3 +117,33 @@ try:
     settings.load_profile("lessonkit")
 except ImportError:  # the property tests skip themselves without hypothesis
     pass
+
+
+# GPT-2's tokenizer, ours and tiktoken's, shared by the tokenizer tests. tiktoken's encoding is
+# built offline from the same data/gpt2/ files with tiktoken's own copy of GPT-2's split pattern,
+# so the two sides share only the data, not the code.
+@pytest.fixture(scope="session")
+def gpt2():
+    from lessonkit.text import GPT2Tokenizer
+
+    return GPT2Tokenizer.from_data()
+
+
+@pytest.fixture(scope="session")
+def reference():
+    """tiktoken's GPT-2 encoding (skips the test without tiktoken); a test module may define its
+    own ``reference`` fixture (WordPiece's is transformers'), which then wins."""
+    tiktoken = pytest.importorskip("tiktoken")
+    from tiktoken.load import data_gym_to_mergeable_bpe_ranks
+    from tiktoken_ext.openai_public import r50k_pat_str
+
+    from lessonkit.data import data_dir
+    from lessonkit.text import ENDOFTEXT
+
+    ranks = data_gym_to_mergeable_bpe_ranks(
+        str(data_dir() / "gpt2" / "vocab.bpe"), str(data_dir() / "gpt2" / "encoder.json")
+    )
+    return tiktoken.Encoding(
+        name="gpt2_offline", pat_str=r50k_pat_str, mergeable_ranks=ranks,
+        special_tokens={ENDOFTEXT: 50256},
+    )  # fmt: skip

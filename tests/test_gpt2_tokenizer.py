@@ -23,29 +23,6 @@ from lessonkit.text import (
 tiktoken = pytest.importorskip("tiktoken")
 
 
-@pytest.fixture(scope="module")
-def gpt2():
-    return GPT2Tokenizer.from_data()
-
-
-@pytest.fixture(scope="module")
-def reference():
-    from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-    from tiktoken_ext.openai_public import r50k_pat_str
-
-    from lessonkit.data import data_dir
-
-    ranks = data_gym_to_mergeable_bpe_ranks(
-        str(data_dir() / "gpt2" / "vocab.bpe"), str(data_dir() / "gpt2" / "encoder.json")
-    )
-    return tiktoken.Encoding(
-        name="gpt2_offline",
-        pat_str=r50k_pat_str,
-        mergeable_ranks=ranks,
-        special_tokens={ENDOFTEXT: 50256},
-    )
-
-
 WHITESPACE = [
     " ",
     "  ",

@@ -11,7 +11,6 @@ import math
 import pytest
 
 from lessonkit.text import (
-    ENDOFTEXT,
     CharTokenizer,
     GPT2Tokenizer,
     WordTokenizer,
@@ -23,28 +22,6 @@ hypothesis = pytest.importorskip("hypothesis")
 tiktoken = pytest.importorskip("tiktoken")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def gpt2():
-    return GPT2Tokenizer.from_data()
-
-
-@pytest.fixture(scope="module")
-def reference():
-    from tiktoken.load import data_gym_to_mergeable_bpe_ranks
-    from tiktoken_ext.openai_public import r50k_pat_str
-
-    from lessonkit.data import data_dir
-
-    ranks = data_gym_to_mergeable_bpe_ranks(
-        str(data_dir() / "gpt2" / "vocab.bpe"), str(data_dir() / "gpt2" / "encoder.json")
-    )
-    return tiktoken.Encoding(
-        name="gpt2_offline", pat_str=r50k_pat_str, mergeable_ranks=ranks,
-        special_tokens={ENDOFTEXT: 50256},
-    )  # fmt: skip
-
 
 # Text from a mixed alphabet: letters, digits, spaces of every kind, punctuation, Devanagari,
 # Kannada, CJK, emoji (with joiners), and any other code point now and then.
