@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from . import checks
-from .sampling import sample
+from .sampling import penalize_repeats, sample
 
 
 class Steppable(Protocol):
@@ -37,6 +37,7 @@ def generate(
     state: Any = None,
     return_attention: bool = False,
     step_kwargs: dict[str, Any] | None = None,
+    repetition_penalty: float = 1.0,
 ) -> np.ndarray | tuple[np.ndarray, list[Any]]:
     """Continue ``ids`` (``(T,)`` or ``(B, T)``) by ``max_new_tokens`` sampled tokens.
 
@@ -44,7 +45,8 @@ def generate(
     every row has produced ``stop_id``). ``state`` starts the chain from a given state instead of
     an empty one: a feature vector, or another text's state. With ``return_attention=True`` also returns the list of
     per-step attention values the model gave. ``step_kwargs`` go to every ``step`` call (a
-    seq2seq model's encoder output, for example).
+    seq2seq model's encoder output, for example). ``repetition_penalty`` above 1 makes every token
+    already in the prompt or the output less likely (:func:`lessonkit.sampling.penalize_repeats`).
     """
     ids = np.asarray(ids)
     squeeze = ids.ndim == 1
@@ -58,6 +60,7 @@ def generate(
     ids = ids.astype(np.int64)
     max_new_tokens = checks.count(max_new_tokens, "max_new_tokens")
     checks.sampling_args(None, temperature, top_k, top_p)  # even when no token is asked for
+    penalize_repeats(np.zeros(1), np.zeros(1, bool), repetition_penalty)  # checks the penalty
     rng = np.random.default_rng(seed)
     extra = dict(step_kwargs or {})
     if return_attention:
@@ -66,6 +69,7 @@ def generate(
     new_tokens: list[np.ndarray] = []
     attention: list[Any] = []
     finished = np.zeros(ids.shape[0], dtype=bool)
+    seen = None  # (B, V): the tokens so far, for the repetition penalty
     step_input = ids
     for _ in range(max_new_tokens):
         out = model.step(step_input, state, **extra)
@@ -74,7 +78,14 @@ def generate(
             attention.append(out[2])
         if not new_tokens:  # validate once, against the real vocabulary size
             checks.sampling_args(logits.shape[-1], temperature, top_k, top_p)
+        if repetition_penalty != 1:
+            if seen is None:
+                seen = np.zeros(np.shape(logits), dtype=bool)
+                np.put_along_axis(seen, ids, True, axis=-1)
+            logits = penalize_repeats(logits, seen, repetition_penalty)
         token = sample(logits, rng, temperature, top_k, top_p)  # (B,)
+        if seen is not None:
+            seen[np.arange(len(token)), token] = True
         new_tokens.append(token)
         step_input = token[:, None]  # (B, 1)
         if stop_id is not None:

@@ -33,6 +33,23 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def penalize_repeats(logits: np.ndarray, seen: np.ndarray, penalty: float) -> np.ndarray:
+    """CTRL's repetition penalty (Keskar et al., 2019), as ``transformers`` applies it: the score
+    of every token already in the text (``seen``, a boolean ``(..., V)`` mask) is divided by
+    ``penalty`` where positive and multiplied by it where negative, so a repeat gets less likely
+    whatever its sign. ``penalty`` 1 changes nothing; greedy decoding stays greedy on the new
+    scores."""
+    logits = _check_logits(logits)
+    penalty = float(penalty)
+    if not np.isfinite(penalty) or penalty <= 0:
+        raise ValueError(f"repetition_penalty must be a positive number (1 = off), got {penalty}")
+    seen = np.asarray(seen, dtype=bool)
+    if seen.shape != logits.shape:
+        raise ValueError(f"seen must match the logits' shape {logits.shape}, got {seen.shape}")
+    penalized = np.where(logits > 0, logits / penalty, logits * penalty)
+    return np.where(seen, penalized, logits)
+
+
 def next_token_probs(
     logits: np.ndarray,
     temperature: float = 1.0,
@@ -93,6 +110,9 @@ def sample(
             f"logits must be (B, V) or (V,): one row per sequence, got shape {np.shape(logits)}; "
             "for a (B, T, V) output pass its last position, logits[:, -1]"
         )
+    if temperature == 0:  # greedy: the best token, whatever top-k and top-p keep
+        sampling_args(np.shape(logits)[-1] if np.ndim(logits) else None, temperature, top_k, top_p)
+        return greedy(np.atleast_2d(_check_logits(logits)))
     probs = np.atleast_2d(next_token_probs(logits, temperature, top_k, top_p))  # (B, V)
     cumulative = np.cumsum(probs, axis=-1)
     draws = rng.random((probs.shape[0], 1)) * cumulative[:, -1:]

@@ -43,7 +43,10 @@ class Conv1D(keras.layers.Layer):
         self.bias = self.add_weight(shape=(n_out,), initializer="zeros", name="bias")
 
     def call(self, x):
-        return ops.matmul(x, self.weight) + self.bias  # (..., n_in) -> (..., n_out)
+        # One 2-D product (a batched one is slower) with the bias added by the same kernel
+        rows = tf.reshape(x, (-1, self.weight.shape[0]))  # (N, n_in)
+        out = tf.nn.bias_add(tf.matmul(rows, self.weight), self.bias)  # (N, n_out)
+        return tf.reshape(out, tf.concat([tf.shape(x)[:-1], [-1]], 0))  # (..., n_out)
 
 
 class CausalSelfAttention(keras.layers.Layer):
@@ -61,11 +64,12 @@ class CausalSelfAttention(keras.layers.Layer):
         self.attn_dropout = keras.layers.Dropout(config.dropout)
         self.resid_dropout = keras.layers.Dropout(config.dropout)
 
-    def call(self, x, past=None, training=None, trace=None):
+    def call(self, x, past=None, training=None, trace=None, need_weights=True):
         """``x`` (B, T, C) and this layer's cached ``(keys, values)`` -> ``(output (B, T, C),
         attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T.
         ``trace``, when given, receives the last position's scores, mask, weights and weighted
-        sum of values (see :meth:`GPT2.step`)."""
+        sum of values (see :meth:`GPT2.step`). With ``need_weights=False`` None is returned in
+        the weights' place (a compiled graph then drops them)."""
         B, T, C = tf.shape(x)[0], tf.shape(x)[1], x.shape[-1]
         q, k, v = ops.split(self.c_attn(x), 3, axis=-1)  # (B, T, 3C) -> 3 x (B, T, C)
 
@@ -90,6 +94,7 @@ class CausalSelfAttention(keras.layers.Layer):
             trace["weights"].append(weights[:, :, -1])  # (B, H, S)
             trace["weighted_values"].append(y[:, :, -1])  # (B, H, D)
         y = ops.reshape(ops.transpose(y, (0, 2, 1, 3)), (B, T, C))  # merge heads: (B, T, C)
+        weights = weights if need_weights or trace is not None else None
         return self.resid_dropout(self.c_proj(y), training=training), weights, (k, v)
 
 
@@ -120,11 +125,13 @@ class Block(keras.layers.Layer):
         self.ln_2 = keras.layers.LayerNormalization(epsilon=eps, name="ln_2")
         self.mlp = MLP(config, name="mlp")
 
-    def call(self, x, past=None, training=None, trace=None):
-        """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S), (keys, values))``."""
+    def call(self, x, past=None, training=None, trace=None, need_weights=True):
+        """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S) or None, (keys, values))``."""
         # Keras' __call__ copies its arguments, so a trace is passed to `call` directly.
         attention = self.attn if trace is None else self.attn.call
-        attended, weights, present = attention(self.ln_1(x), past, training=training, trace=trace)
+        attended, weights, present = attention(
+            self.ln_1(x), past, training=training, trace=trace, need_weights=need_weights
+        )
         x = x + attended
         mlp = self.mlp(self.ln_2(x), training=training)  # (B, T, C)
         if trace is not None:
@@ -161,19 +168,28 @@ class GPT2(TorchLayout, keras.Model):
     def call(self, idx, targets=None, return_attention=False, training=None):
         """``idx`` (B, T) -> ``(logits (B, T, V), mean loss in nats or None)``; with
         ``return_attention=True`` also the attention of every layer, a list of (B, H, T, T)."""
-        logits, _, attention = self.run(idx, training=training)
+        logits, _, attention = self.run(idx, training=training, need_weights=return_attention)
         loss = None
         if targets is not None:
             losses = ops.sparse_categorical_crossentropy(targets, logits, from_logits=True)
             loss = ops.mean(losses)  # (B, T) -> ()
         return (logits, loss, attention) if return_attention else (logits, loss)
 
-    def run(self, idx, state=None, training=None, last_only: bool = False, trace=None):
+    def run(
+        self,
+        idx,
+        state=None,
+        training=None,
+        last_only: bool = False,
+        trace=None,
+        need_weights: bool = True,
+    ):
         """Read ``idx`` (B, T) after the cached positions of ``state``.
 
         Returns ``(logits (B, T, V), the cache extended by T positions, attention per layer
         [(B, H, T, S)])``. With ``last_only`` the logits are those of the last position only,
         (B, 1, V): generation needs no more, and a long prompt's (T, 50,257) scores are costly.
+        With ``need_weights=False`` the list holds None.
         """
         if len(idx.shape) != 2:
             raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
@@ -189,7 +205,9 @@ class GPT2(TorchLayout, keras.Model):
         for i, block in enumerate(self.h):
             past = None if state is None else state[i]
             call = block if trace is None else block.call  # see Block.call
-            x, weights, present = call(x, past, training=training, trace=trace)  # (B, T, C)
+            x, weights, present = call(
+                x, past, training=training, trace=trace, need_weights=need_weights
+            )  # (B, T, C)
             cache.append(present)
             attention.append(weights)
         if last_only:
@@ -235,7 +253,7 @@ class GPT2(TorchLayout, keras.Model):
         return logits.numpy(), state
 
     def _last_logits(self, idx, state):
-        logits, state, _ = self.run(idx, state, training=False, last_only=True)
+        logits, state, _ = self.run(idx, state, False, last_only=True, need_weights=False)
         return logits[:, -1], state  # (B, V)
 
     def _last_logits_and_attention(self, idx, state):

@@ -39,7 +39,9 @@ class Conv1D(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x @ self.weight + self.bias  # (..., n_in) -> (..., n_out)
+        # x @ weight + bias in one call (BLAS adds the bias as it multiplies)
+        out = torch.addmm(self.bias, x.reshape(-1, x.size(-1)), self.weight)  # (N, n_out)
+        return out.view(*x.shape[:-1], -1)  # (..., n_in) -> (..., n_out)
 
 
 class CausalSelfAttention(nn.Module):
@@ -62,11 +64,14 @@ class CausalSelfAttention(nn.Module):
         x: torch.Tensor,
         past: tuple[torch.Tensor, torch.Tensor] | None = None,
         trace: dict | None = None,
+        need_weights: bool = True,
     ):
         """``x`` (B, T, C) and this layer's cached ``(keys, values)`` -> ``(output (B, T, C),
         attention weights (B, H, T, S), (keys, values) (B, H, S, D))`` with S = cached + T.
         ``trace``, when given, receives the last position's scores, mask, weights and weighted
-        sum of values (see :meth:`GPT2.step`)."""
+        sum of values (see :meth:`GPT2.step`). With ``need_weights=False`` (and no trace) the
+        weights are not formed: one fused call computes the same output, and None is returned
+        in their place."""
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # (B, T, 3C) -> 3 x (B, T, C)
         q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
@@ -76,9 +81,19 @@ class CausalSelfAttention(nn.Module):
             k = torch.cat([past[0], k], dim=2)  # (B, H, S, D)
             v = torch.cat([past[1], v], dim=2)  # (B, H, S, D)
         S = k.size(2)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, S)
         # Query t sits at position S - T + t and may see keys 0 ... S - T + t.
-        allowed = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
+        allowed = (
+            None if T == 1 else torch.ones(T, S, dtype=torch.bool, device=x.device).tril(S - T)
+        )
+        if not need_weights and trace is None:  # the same sums, fused: generation, training
+            p = self.attn_dropout.p if self.training else 0.0
+            mask = allowed  # None: one new query sees every cached key
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, H, T, D)
+            y = y.transpose(1, 2).reshape(B, T, C)  # merge heads: (B, T, C)
+            return self.resid_dropout(self.c_proj(y)), None, (k, v)
+        if allowed is None:
+            allowed = torch.ones(T, S, dtype=torch.bool, device=x.device)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, S)
         scores = scores.masked_fill(~allowed, float("-inf"))
         weights = F.softmax(scores, dim=-1)  # (B, H, T, S)
         y = self.attn_dropout(weights) @ v  # (B, H, T, D)
@@ -120,9 +135,10 @@ class Block(nn.Module):
         x: torch.Tensor,
         past: tuple[torch.Tensor, torch.Tensor] | None = None,
         trace: dict | None = None,
+        need_weights: bool = True,
     ):
-        """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S), (keys, values))``."""
-        attended, weights, present = self.attn(self.ln_1(x), past, trace)
+        """``x`` (B, T, C) -> ``(x (B, T, C), attention (B, H, T, S) or None, (keys, values))``."""
+        attended, weights, present = self.attn(self.ln_1(x), past, trace, need_weights)
         x = x + attended
         mlp = self.mlp(self.ln_2(x))  # (B, T, C)
         if trace is not None:
@@ -153,7 +169,7 @@ class GPT2(nn.Module):
     ):
         """``idx`` (B, T) -> ``(logits (B, T, V), mean loss in nats or None)``; with
         ``return_attention=True`` also the attention of every layer, a list of (B, H, T, T)."""
-        logits, _, attention = self.run(idx)
+        logits, _, attention = self.run(idx, need_weights=return_attention)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
@@ -165,12 +181,14 @@ class GPT2(nn.Module):
         state: KVCache | None = None,
         last_only: bool = False,
         trace: dict | None = None,
+        need_weights: bool = True,
     ):
         """Read ``idx`` (B, T) after the cached positions of ``state``.
 
         Returns ``(logits (B, T, V), the cache extended by T positions, attention per layer
         [(B, H, T, S)])``. With ``last_only`` the logits are those of the last position only,
         (B, 1, V): generation needs no more, and a long prompt's (T, 50,257) scores are costly.
+        With ``need_weights=False`` attention is computed fused and the list holds None.
         """
         if idx.dim() != 2:
             raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
@@ -181,7 +199,8 @@ class GPT2(nn.Module):
         x = self.drop(self.wte(idx) + self.wpe(positions))  # (B, T, C)
         cache, attention = [], []
         for i, block in enumerate(self.h):
-            x, weights, present = block(x, None if state is None else state[i], trace)  # (B, T, C)
+            past = None if state is None else state[i]
+            x, weights, present = block(x, past, trace, need_weights)  # (B, T, C)
             cache.append(present)
             attention.append(weights)
         if last_only:
@@ -197,7 +216,7 @@ class GPT2(nn.Module):
             raise ValueError(f"no weight {key!r}; keys look like 'wte.weight', 'h.0.ln_1.bias'")
         return weights[key].detach().cpu().numpy()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step(
         self,
         ids: np.ndarray,
@@ -214,11 +233,13 @@ class GPT2(nn.Module):
         )
         ids = check_ids(ids, self.config, past_length)
         was_training = self.training
-        self.eval()  # no dropout while generating; the caller's mode is restored below
+        if was_training:
+            self.eval()  # no dropout while generating; the caller's mode is restored below
         idx = torch.as_tensor(ids, device=self.wte.weight.device)
         trace = {key: [] for key in TRACE_KEYS if key != "logits"} if return_trace else None
-        logits, state, attention = self.run(idx, state, last_only=True, trace=trace)
-        self.train(was_training)
+        logits, state, attention = self.run(idx, state, True, trace, need_weights=return_attention)
+        if was_training:
+            self.train()
         last = logits[:, -1].float().cpu().numpy()  # (B, V)
         out = (last, state)
         if return_attention:
