@@ -8,6 +8,11 @@ recurrent layers are the list ``rnn``, so they read as torch's multi-layer ``rnn
 ``rnn.weight_ih_l0``, ...). A Keras LSTM has one bias where torch has two that are only ever added,
 so training differs slightly: torch's Adam moves each of the two, so their sum can move twice as
 far per step.
+
+An LSTM's layers keep Keras's weights but run through :func:`_lstm_sequence`, the recurrence
+written out with its own gradient: on a CPU, Keras runs the cell one step at a time with automatic
+differentiation through the loop, two to three times as slow to train as the hand-written backward
+pass (``benchmarks/train_step.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,79 @@ def _sum_of_two_uniforms(bound: float):
     """torch draws ``bias_ih`` and ``bias_hh`` from U(-bound, bound); Keras keeps their sum."""
     first, second = _uniform(bound), _uniform(bound)
     return lambda shape, dtype=None: first(shape, dtype) + second(shape, dtype)
+
+
+@tf.custom_gradient
+def _lstm_recurrence(z, recurrent_kernel, h0, c0):
+    """The time loop of an LSTM whose input products ``z`` (T, B, 4C) are already made.
+
+    Forward, step t computes ``z[t] + h @ recurrent_kernel``, the gates i, f, g, o (Keras's
+    order, torch's too), ``c = f * c + i * g`` and ``h = o * tanh(c)``. The backward pass is
+    written out (backpropagation through time): one loop carries dh and dc back through the
+    gates the forward loop kept, and the weight gradient is one product over all steps at the
+    end, instead of one per step.
+    """
+    T = tf.shape(z)[0]
+    z_t = tf.TensorArray(z.dtype, size=T).unstack(z)
+    # Index 0 holds the initial state, index t + 1 the state after step t.
+    h_t = tf.TensorArray(z.dtype, size=T + 1, clear_after_read=False).write(0, h0)
+    c_t = tf.TensorArray(z.dtype, size=T + 1, clear_after_read=False).write(0, c0)
+    gates_t = tf.TensorArray(z.dtype, size=T, clear_after_read=False)
+
+    def forward(t, h, c, h_t, c_t, gates_t):
+        i, f, g, o = tf.split(z_t.read(t) + tf.matmul(h, recurrent_kernel), 4, -1)  # (B, C)
+        i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        gates_t = gates_t.write(t, tf.concat([i, f, g, o], -1))  # (B, 4C)
+        return t + 1, h, c, h_t.write(t + 1, h), c_t.write(t + 1, c), gates_t
+
+    # One iteration at a time: each depends on the last, and the scheduler then does less work.
+    _, h, c, h_t, c_t, gates_t = tf.while_loop(
+        lambda t, *_: t < T, forward, (0, h0, c0, h_t, c_t, gates_t), parallel_iterations=1
+    )
+    states = h_t.stack()  # (T + 1, B, C)
+
+    def backward(dhs, dh_last, dc_last):
+        dh_t = tf.TensorArray(z.dtype, size=T).unstack(dhs)
+        dz_t = tf.TensorArray(z.dtype, size=T)
+        transposed = tf.transpose(recurrent_kernel)  # (4C, C)
+
+        def step(t, dh_next, dc_next, dz_t):
+            i, f, g, o = tf.split(gates_t.read(t), 4, -1)  # each (B, C)
+            tanh_c = tf.tanh(c_t.read(t + 1))
+            dh = dh_t.read(t) + dh_next
+            dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
+            dz = tf.concat(
+                [dc * g * i * (1 - i), dc * c_t.read(t) * f * (1 - f), dc * i * (1 - g * g),
+                 dh * tanh_c * o * (1 - o)], -1)  # (B, 4C)  # fmt: skip
+            return t - 1, tf.matmul(dz, transposed), dc * f, dz_t.write(t, dz)
+
+        _, dh0, dc0, dz_t = tf.while_loop(
+            lambda t, *_: t >= 0, step, (T - 1, dh_last, dc_last, dz_t), parallel_iterations=1
+        )
+        dz = dz_t.stack()  # (T, B, 4C)
+        C = tf.shape(h0)[-1]
+        d_kernel = tf.matmul(  # (C, 4C): the products of every step at once
+            tf.reshape(states[:-1], [-1, C]), tf.reshape(dz, [-1, 4 * C]), transpose_a=True
+        )
+        return dz, d_kernel, dh0, dc0
+
+    return (states[1:], h, c), backward
+
+
+def _lstm_sequence(layer: keras.layers.LSTM, x, initial=None):
+    """Run a built Keras ``LSTM`` layer over ``x`` (T, B, D), time-major, from ``initial``
+    ``[h, c]`` (zeros when None) -> ``(outputs (T, B, C), h (B, C), c (B, C))``, as
+    ``layer(x, initial_state=initial)`` would give (with ``return_sequences`` and
+    ``return_state``), faster. The input products of every step are one matrix product."""
+    cell = layer.cell
+    T, B = tf.shape(x)[0], tf.shape(x)[1]
+    z = tf.nn.bias_add(tf.matmul(tf.reshape(x, [T * B, -1]), cell.kernel.value), cell.bias.value)
+    z = tf.reshape(z, [T, B, 4 * cell.units])  # (T, B, 4C)
+    if initial is None:
+        initial = [tf.zeros([B, cell.units], x.dtype)] * 2
+    return _lstm_recurrence(z, cell.recurrent_kernel.value, *initial)
 
 
 @keras.saving.register_keras_serializable(package="lessonkit")
@@ -83,6 +161,8 @@ class CharRNN(TorchLayout, keras.Model):
             bias_initializer=_uniform(bound),
             name="head",
         )
+        for k, layer in enumerate(self.rnn):  # an LSTM's layers are run by _lstm_sequence
+            layer.build((None, None, config.d_embed if k == 0 else config.d_model))
         self(np.zeros((1, 1), dtype="int32"))  # create the variables, so weights load right away
         # Eager Keras RNNs are slow per token, so `step` runs compiled, traced once for any (B, T).
         states = tf.TensorSpec((config.n_layers, None, config.d_model), tf.float32)
@@ -107,16 +187,22 @@ class CharRNN(TorchLayout, keras.Model):
             raise ValueError(f"idx must be (B, T), got shape {tuple(idx.shape)}")
         x = self.embedding(idx)  # (B, T, d_embed)
         lstm = self.config.cell == "lstm"
+        if lstm:
+            x = tf.transpose(x, [1, 0, 2])  # time-major (T, B, d_embed) for _lstm_sequence
         finals = []
         for k, layer in enumerate(self.rnn):
             initial = None
             if state is not None:
                 initial = [state[0][k], state[1][k]] if lstm else [state[k]]  # each (B, C)
-            x, *final = layer(x, initial_state=initial, training=training)  # (B, T, C)
+            if lstm:
+                x, *final = _lstm_sequence(layer, x, initial)  # (T, B, C)
+            else:
+                x, *final = layer(x, initial_state=initial, training=training)  # (B, T, C)
             finals.append(final)
             if self.dropout is not None and k < len(self.rnn) - 1:
                 x = self.dropout(x, training=training)
         if lstm:
+            x = tf.transpose(x, [1, 0, 2])  # (B, T, C)
             h, c = zip(*finals, strict=True)
             state = (ops.stack(h), ops.stack(c))  # each (n_layers, B, C)
         else:

@@ -21,6 +21,8 @@ from keras import ops
 from ..progress import end_bar, training_bar
 from ..schedules import cosine_lr
 
+READ_EVERY = 10  # steps between reads of the training losses (each read waits for the device)
+
 
 def _to_tensors(batch):
     inputs, targets, *rest = batch
@@ -55,6 +57,48 @@ def _compiled_loss(model: keras.Model) -> Callable:
     return model._lessonkit_loss_fn
 
 
+def _compiled_step(model: keras.Model, grad_clip: float | None) -> tuple[Callable, Any]:
+    """The model's training step as one ``tf.function`` (forward, gradients, clipping, Adam) and
+    its optimizer, kept on the model: a second ``train`` call reuses the traced step, with the
+    optimizer's state zeroed, so it starts as fresh as a new optimizer would."""
+    variables = model.trainable_variables
+    key = (grad_clip, tuple(id(v) for v in variables))
+    cached = getattr(model, "_lessonkit_train_step", None)
+    if cached is not None and cached[0] == key:
+        _, step, optimizer = cached
+        for variable in optimizer.variables:  # iterations and Adam's moments back to zero
+            variable.assign(ops.zeros_like(variable))
+        return step, optimizer
+    optimizer = keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    optimizer.build(variables)  # its slots must exist before the step is traced
+
+    # Not jit_compile=True: on a CPU, XLA took 3-9 s to compile each model's step, again for each
+    # new batch shape, and made no step faster by more than that costs in a lesson's 20 seconds
+    # (benchmarks/README.md).
+    @tf.function(reduce_retracing=True)
+    def train_step(inputs, targets, kwargs):
+        with tf.GradientTape() as tape:
+            _, loss = model(inputs, targets, training=True, **kwargs)
+        # An embedding's gradient arrives as IndexedSlices, one row per token occurrence; Keras's
+        # Adam would square those rows one by one. Summed into a dense tensor it is torch's Adam.
+        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
+        if grad_clip:
+            grads, _ = tf.clip_by_global_norm(grads, grad_clip)
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return loss
+
+    model._lessonkit_train_step = (key, train_step, optimizer)
+    return train_step, optimizer
+
+
+def _done(step: int, steps: int, start: float, max_seconds: float | None) -> float:
+    """How far the run is, as a step of the schedule: ``step``, or further when the time budget
+    is running out faster (then the cosine ends when the time does)."""
+    if max_seconds is None:
+        return step
+    return max(step, min((time.perf_counter() - start) / max_seconds, 1.0) * max(steps - 1, 1))
+
+
 def train(
     model: keras.Model,
     get_batch: Callable[[int], tuple],
@@ -70,11 +114,15 @@ def train(
 ) -> dict[str, list[float]]:
     """Adam on the model's own loss for ``steps`` steps (or until ``max_seconds`` pass).
 
-    With ``final_lr`` the learning rate follows a cosine from ``lr`` down to ``final_lr``.
+    With ``final_lr`` the learning rate follows a cosine from ``lr`` down to ``final_lr``, reached
+    at the last step or, with ``max_seconds``, when the time runs out, whichever comes first.
     Adam's settings are torch's defaults (epsilon 1e-8, betas 0.9 and 0.999), and gradients are
     clipped by their global norm, as ``torch.nn.utils.clip_grad_norm_`` does. One difference
     remains: Keras adds epsilon before the bias correction, so in the first few hundred steps a
     weight whose gradient is below about 1e-6 moves less than in torch.
+
+    The step is traced once per model (the learning rate is a variable, so a schedule does not
+    retrace it), and the losses stay on the device until a read every few steps.
 
     Returns ``{"step": [...], "loss": [...], "eval_step": [...], "eval_loss": [...]}``: the
     training loss of every step and, every ``eval_every`` steps, ``eval_fn()``.
@@ -82,39 +130,40 @@ def train(
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     _reseed(model, seed)
-    optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
-    variables = model.trainable_variables
-    optimizer.build(variables)  # its slots must exist before the step is traced
-
-    @tf.function(reduce_retracing=True)
-    def train_step(inputs, targets, kwargs):
-        with tf.GradientTape() as tape:
-            _, loss = model(inputs, targets, training=True, **kwargs)
-        # An embedding's gradient arrives as IndexedSlices, one row per token occurrence; Keras's
-        # Adam would square those rows one by one. Summed into a dense tensor it is torch's Adam.
-        grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
-        if grad_clip:
-            grads, _ = tf.clip_by_global_norm(grads, grad_clip)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return loss
-
+    train_step, optimizer = _compiled_step(model, grad_clip)
+    optimizer.learning_rate = lr
     history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
-    start = time.perf_counter()
     bar = training_bar(steps, progress)
+    pending: list[tf.Tensor] = []  # losses not read yet
+
+    def read_losses():
+        if pending:
+            losses = tf.stack(pending).numpy().tolist()  # one wait for the device, not one a step
+            history["loss"].extend(losses)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            bar.update(len(losses))
+            pending.clear()
+
+    start = last_read = time.perf_counter()
     for step in range(steps):
         if final_lr is not None:
-            optimizer.learning_rate = cosine_lr(step, steps, lr, final_lr)
+            optimizer.learning_rate = cosine_lr(
+                _done(step, steps, start, max_seconds), steps, lr, final_lr
+            )
         inputs, targets, kwargs = _to_tensors(get_batch(step))
-        loss = float(train_step(inputs, targets, kwargs))
+        pending.append(train_step(inputs, targets, kwargs))
         history["step"].append(step)
-        history["loss"].append(loss)
+        now = time.perf_counter()
+        if len(pending) == READ_EVERY or now - last_read > 1.0:
+            read_losses()
+            last_read = now
         if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
+            read_losses()
             history["eval_step"].append(step)
             history["eval_loss"].append(eval_fn())
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-        bar.update(1)
-        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+        if max_seconds is not None and now - start > max_seconds:
             break  # the time budget: the bar ends full, with the steps that ran
+    read_losses()
     end_bar(bar)
     return history
 

@@ -19,12 +19,22 @@ from torch import nn
 from ..progress import end_bar, training_bar
 from ..schedules import cosine_lr
 
+READ_EVERY = 10  # steps between reads of the training losses (each read waits for the device)
+
 
 def _to_tensors(batch, device):
     inputs, targets, *rest = batch
     kwargs = rest[0] if rest else {}
     to = lambda a: torch.as_tensor(np.asarray(a), device=device)  # noqa: E731
     return to(inputs), to(targets), {k: to(v) for k, v in kwargs.items()}
+
+
+def _done(step: int, steps: int, start: float, max_seconds: float | None) -> float:
+    """How far the run is, as a step of the schedule: ``step``, or further when the time budget
+    is running out faster (then the cosine ends when the time does)."""
+    if max_seconds is None:
+        return step
+    return max(step, min((time.perf_counter() - start) / max_seconds, 1.0) * max(steps - 1, 1))
 
 
 def train(
@@ -42,7 +52,9 @@ def train(
 ) -> dict[str, list[float]]:
     """Adam on the model's own loss for ``steps`` steps (or until ``max_seconds`` pass).
 
-    With ``final_lr`` the learning rate follows a cosine from ``lr`` down to ``final_lr``.
+    With ``final_lr`` the learning rate follows a cosine from ``lr`` down to ``final_lr``, reached
+    at the last step or, with ``max_seconds``, when the time runs out, whichever comes first. The
+    losses stay on the device until a read every few steps.
 
     Returns ``{"step": [...], "loss": [...], "eval_step": [...], "eval_loss": [...]}``: the
     training loss of every step and, every ``eval_every`` steps, ``eval_fn()``.
@@ -53,13 +65,23 @@ def train(
     device = next(model.parameters()).device
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
-    start = time.perf_counter()
     bar = training_bar(steps, progress)
+    pending: list[torch.Tensor] = []  # losses not read yet
+
+    def read_losses():
+        if pending:
+            losses = torch.stack(pending).tolist()  # one wait for the device, not one a step
+            history["loss"].extend(losses)
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+            bar.update(len(losses))
+            pending.clear()
+
+    start = last_read = time.perf_counter()
     for step in range(steps):
         model.train()
         if final_lr is not None:
             for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(step, steps, lr, final_lr)
+                group["lr"] = cosine_lr(_done(step, steps, start, max_seconds), steps, lr, final_lr)
         inputs, targets, kwargs = _to_tensors(get_batch(step), device)
         _, loss = model(inputs, targets, **kwargs)
         optimizer.zero_grad(set_to_none=True)
@@ -67,15 +89,19 @@ def train(
         if grad_clip:
             nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
+        pending.append(loss.detach())
         history["step"].append(step)
-        history["loss"].append(loss.item())
+        now = time.perf_counter()
+        if len(pending) == READ_EVERY or now - last_read > 1.0:
+            read_losses()
+            last_read = now
         if eval_fn is not None and eval_every and (step + 1) % eval_every == 0:
+            read_losses()
             history["eval_step"].append(step)
             history["eval_loss"].append(eval_fn())
-        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-        bar.update(1)
-        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+        if max_seconds is not None and now - start > max_seconds:
             break  # the time budget: the bar ends full, with the steps that ran
+    read_losses()
     end_bar(bar)
     model.eval()
     return history
