@@ -293,3 +293,32 @@ def alignment_heatmap(
     ax.images[-1].set_clim(0, 1)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def learning_curves(
+    curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    levels: Mapping[str, float] | None = None,
+) -> plt.Figure:
+    """Accuracy against the amount of labelled data, with error bars: one line per
+    ``name -> (counts, means, stds)`` on a log x axis ticked at the counts, and one horizontal
+    line per ``levels`` entry ``name -> value`` (a model that does not vary with the count)."""
+    fig, ax = plt.subplots(figsize=(11, 4.6))
+    ticks = set()
+    for name, (counts, means, stds) in curves.items():
+        if not len(counts) == len(means) == len(stds):
+            raise ValueError(f"{name!r}: counts, means and stds differ in length")
+        ax.errorbar(counts, means, yerr=stds, marker="o", capsize=3, label=name)
+        ticks.update(counts)
+    for (name, value), style in zip((levels or {}).items(), ("--", "-.", ":", "-"), strict=False):
+        ax.axhline(value, color="gray" if style != "-" else "black", ls=style, lw=1, label=name)
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(ticks), [str(n) for n in sorted(ticks)])
+    ax.minorticks_off()
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
