@@ -76,6 +76,7 @@ ALLOWED = {
     "22,713,216",
     "512",
     "4,096",
+    "8,192",  # Lesson 3: the timing slices of at most 8,192 tokens (a setting in the code)
     "3.3",
     "60",
     "3.1",  # 3.3 billion words; DistilBERT 40% smaller, 60% faster; paper section 3.1

@@ -476,75 +476,105 @@ print(f"{found} of {LENGTH} output positions look hardest at their mirror input 
 #
 # ## 7. Measured: an RNN layer against an attention layer as sequences grow
 #
-# The parallelism argument, measured on this machine. For one sequence of growing length we time
-# a forward pass of an LSTM layer and of a multi-head attention layer of the same width
-# (`d_model` 128; the best of 5 short runs).
+# The parallelism argument, measured on this machine. The sizes are fixed before measuring:
+# width `d_model` 256, a batch of 32 sequences, lengths from 16 to 1,024 tokens. For each length
+# we time one training step (forward and backward) of the framework's own LSTM layer and its own
+# multi-head attention layer (4 heads). At 1,024 tokens the attention weights alone are
+# 32 × 4 × 1,024 × 1,024 numbers, half a gigabyte: the T² cost shows up in memory before time, so
+# long batches are processed in slices of at most 8,192 tokens, their gradients summed (the same
+# work, in slices a laptop's memory holds).
 
 # %% tags=["torch"]
-lengths = [16, 32, 64, 128, 256, 512]
-layers = {"LSTM (one step per token)": nn.LSTM(128, 128, batch_first=True).to(device),
-          "multi-head attention (all tokens at once)": transformer.MultiHeadAttention(128, 4).to(device)}
+lengths, d_model, batch = [16, 64, 256, 1024], 256, 32
+layers = {"LSTM (one step per token)": nn.LSTM(d_model, d_model, batch_first=True).to(device),
+          "multi-head attention (all tokens at once)": nn.MultiheadAttention(d_model, 4, batch_first=True).to(device)}
 
 
-@torch.no_grad()
-def ms_per_sequence(layer, T, batch=1, repeats=5):
-    x = torch.randn(batch, T, 128, device=device)
-    layer(x)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        layer(x)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times) / batch
+def forward(layer, x):
+    if isinstance(layer, nn.LSTM):
+        return layer(x)[0]  # (B, T, C)
+    return layer(x, x, x, need_weights=False)[0]  # self-attention: (B, T, C)
+
+
+def ms_per_training_step(layer, T):
+    x = torch.randn(batch, T, d_model, device=device)
+    start = time.perf_counter()
+    for part in x.split(max(1, 8192 // T)):  # slices of at most 8,192 tokens
+        forward(layer, part).square().mean().backward()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 1000 * (time.perf_counter() - start)
+
+
+for layer in layers.values():
+    ms_per_training_step(layer, 16)  # warm-up: first-call costs
 
 
 # %% tags=["tensorflow"]
-lengths = [16, 32, 64, 128, 256, 512]
-layers = {"LSTM (one step per token)": keras.layers.LSTM(128, return_sequences=True),
-          "multi-head attention (all tokens at once)": transformer.MultiHeadAttention(128, 4)}
+lengths, d_model, batch = [16, 64, 256, 1024], 256, 32
+layers = {"LSTM (one step per token)": keras.layers.LSTM(d_model, return_sequences=True),
+          "multi-head attention (all tokens at once)": keras.layers.MultiHeadAttention(4, d_model // 4)}
+
+
+def forward(layer, x):
+    return layer(x) if isinstance(layer, keras.layers.LSTM) else layer(x, x)  # (B, T, C)
+
+
+def compiled_step(layer):
+    """Forward and backward of one slice as one compiled graph: Python overhead must not hide the work."""
+    @tf.function(input_signature=[tf.TensorSpec((None, None, d_model), tf.float32)])  # any B and T: one graph
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(forward(layer, x)))
+        return tape.gradient(loss, layer.trainable_variables)
+    return step
+
+
+steps = {name: compiled_step(layer) for name, layer in layers.items()}
+
+
+def ms_per_training_step(step, T):
+    x = tf.random.normal((batch, T, d_model))
+    start = time.perf_counter()
+    for part in tf.split(x, max(1, batch * T // 8192)):  # slices of at most 8,192 tokens
+        _ = [np.asarray(g) for g in step(part)]  # wait for the gradients
+    return 1000 * (time.perf_counter() - start)
+
+
 for name, layer in layers.items():
-    layer(tf.zeros((1, 4, 128)))  # create the weights, then compile: Python overhead must not hide the work
-    layers[name] = tf.function(layer, reduce_retracing=True)
-
-
-def ms_per_sequence(layer, T, batch=1, repeats=5):
-    x = tf.random.normal((batch, T, 128))
-    layer(x)  # warm-up (and tracing)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        _ = np.asarray(tf.nest.flatten(layer(x))[0])  # wait for the result
-        times.append(time.perf_counter() - start)
-    return 1000 * min(times) / batch
+    forward(layer, tf.zeros((1, 4, d_model)))  # create the weights
+    ms_per_training_step(steps[name], 16)  # warm-up: tracing, first-call costs
+layers = steps
 
 
 # %% lessonkit_figure="rnn_vs_attention_time"
-timings = {name: [ms_per_sequence(layer, T) for T in lengths] for name, layer in layers.items()}
+timings = {name: [ms_per_training_step(layer, T) for T in lengths] for name, layer in layers.items()}
 plots.line_plot({name: (lengths, ms) for name, ms in timings.items()},
-                title="Forward time for one sequence: LSTM layer vs attention layer (d_model 128)",
-                xlabel="sequence length T (tokens)", ylabel="milliseconds per sequence", logx=True, logy=True)
+                title=f"One training step (forward + backward), batch {batch}, d_model {d_model}: LSTM vs attention",
+                xlabel="sequence length T (tokens)", ylabel="milliseconds per training step", logx=True, logy=True)
 for T, *ms in zip(lengths, *timings.values(), strict=True):
-    print(f"T = {T:>3}: LSTM {ms[0]:.3f} ms, attention {ms[1]:.3f} ms")
+    print(f"T = {T:>4}: LSTM {ms[0]:8.1f} ms, attention {ms[1]:8.1f} ms")
 
 # %% [markdown]
 # How to read it. The LSTM's time grows in proportion to T: it must take T steps one after
 # another, and no hardware can run step 10 before step 9. The attention layer has no such chain:
 # its work (every query against every key) grows like T², but it is a handful of large matrix
-# products in which all positions are computed at once, so short and medium sequences cost it
-# little. Which layer wins at a given length depends on the machine and the library (PyTorch's
-# LSTM is one fused C++ loop, Keras' runs its steps in a graph loop); on this machine:
+# products in which all positions are computed at once. Which layer wins at a given length
+# depends on the machine and the library (PyTorch's LSTM is one fused C++ loop, Keras' runs its
+# steps in a graph loop); on this machine:
 
 # %%
 lstm_ms, attention_ms = timings.values()
 faster = [T for T, a, b in zip(lengths, lstm_ms, attention_ms, strict=True) if b < a]
+growth = {name: ms[-1] / ms[0] for name, ms in timings.items()}
+print(f"from T = {lengths[0]} to T = {lengths[-1]} ({lengths[-1] // lengths[0]}x longer) the LSTM's step grew "
+      f"{growth['LSTM (one step per token)']:.0f}x and attention's {growth['multi-head attention (all tokens at once)']:.0f}x.")
 if not faster:
-    print("the LSTM was faster at every length measured here.")
+    print("The LSTM was faster at every length measured here.")
+elif len(faster) == len(lengths):
+    print("Attention was faster at every length measured here.")
 else:
-    print(f"attention was faster at T = {faster}; at T = {lengths[-1]} "
-          + ("the T² work has caught up: the LSTM wins." if attention_ms[-1] > lstm_ms[-1]
-             else "it still wins: the T² work has not caught up."))
+    print(f"Attention was faster at T = {faster}, the LSTM at the other lengths.")
 
 # %% [markdown]
 # On a GPU, with
