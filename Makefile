@@ -9,13 +9,15 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export HF_HUB_OFFLINE := 1
-# Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning made each
-# PyTorch generation step 10x slower (benchmarks/README.md).
-export OMP_WAIT_POLICY := PASSIVE
 export PYTHONHASHSEED := 0
+# Thread policy, chosen by measurement (benchmarks/threads.py, table in benchmarks/README.md): on
+# an idle machine (a learner's laptop; `make lab`, `make notebooks`) OpenMP's default is fastest,
+# so nothing is set there. The tests run on shared CI machines, where spinning idle threads of
+# PyTorch made each small step many times slower: there idle threads sleep at once.
+test unit nbval registry: export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: install lab test unit registry chromium lint notebooks-check nbval data manifest checkpoints \
-	notebooks figures bench clean
+	notebooks figures bench clean site
 
 # The virtual environment, created when missing and refreshed when the pins change.
 # torch is installed in the same pip call as everything that depends on it: a dependent installed
@@ -50,7 +52,7 @@ offline = if [ "$$(id -u)" = 0 ] && unshare -n true 2>/dev/null && command -v ip
 ## `git status` must read the same before and after.
 test: install
 	@before="$$(git status --porcelain 2>/dev/null)"; \
-	$(MAKE) --no-print-directory lint notebooks-check chromium unit registry && \
+	$(MAKE) --no-print-directory lint notebooks-check chromium site unit registry && \
 	for pass in 1 2; do \
 	  echo "nbval, pass $$pass of 2"; $(MAKE) --no-print-directory nbval || exit 1; \
 	done && \
@@ -81,6 +83,30 @@ unit: chromium
 ## Colab-like torch and TensorFlow (a dry run: nothing is installed). Skips offline, outside CI.
 registry:
 	$(PY) -m pytest -q -m registry tests
+
+## The course site in build/site (Sphinx + MyST-NB from the executed notebooks; nothing runs), then
+## the address to preview it. Its Python packages go in their own venv (requirements-site.txt: no
+## torch or TensorFlow); MathJax, the widget manager and the fonts come from npm (package.json)
+## into build/npm: the one networked step. The build itself runs offline. tests/test_site.py
+## opens it in Chromium (in `make unit`). Without Node/npm it skips, except under CI=true.
+SITE_VENV := build/site-venv
+SITE_PY := $(SITE_VENV)/bin/python
+site:
+	@if ! command -v node >/dev/null || ! command -v npm >/dev/null; then \
+	  if [ "$${CI:-}" = true ]; then echo "CI must build the site: it needs Node.js and npm"; exit 1; fi; \
+	  echo "no Node.js/npm: no site (MathJax and the widget manager come from npm; apt-get install nodejs npm)"; \
+	else $(MAKE) --no-print-directory $(SITE_VENV)/.installed build/npm/.installed && \
+	  $(call offline,$(SITE_PY) scripts/build_site.py); fi
+
+$(SITE_VENV)/.installed: requirements-site.txt
+	test -x $(SITE_PY) || $(PYTHON) -m venv $(SITE_VENV)
+	$(SITE_PY) -m pip install --quiet --disable-pip-version-check -r requirements-site.txt
+	touch $@
+
+build/npm/.installed: package.json package-lock.json
+	mkdir -p build/npm && cp package.json package-lock.json build/npm/
+	npm ci --prefix build/npm --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
 
 ## Debian's chromium for tests/test_browser.py: installed when missing in CI (CI=true, as root).
 ## Elsewhere the browser test skips without it and says how to enable it.
@@ -113,7 +139,7 @@ manifest: install
 ## manifest. `make checkpoints ONLY=gpt_shakespeare` retrains one (names: $(CHECKPOINTS)).
 ## data/README.md lists each one's command, wall time and numbers.
 CHECKPOINTS := char_rnn word_rnn genre_transformer gpt_shakespeare seq2seq bert_mlm minilm_mlm \
-	bert_transfer
+	bert_transfer minilm_finetune
 ONLY ?= $(CHECKPOINTS)
 CKPT_char_rnn := $(PY) scripts/train_rnn.py --level char
 CKPT_word_rnn := $(PY) scripts/train_rnn.py --level word
@@ -122,6 +148,7 @@ CKPT_seq2seq := $(PY) scripts/train_seq2seq.py
 CKPT_bert_mlm := $(PY) scripts/train_bert_mlm.py
 CKPT_minilm_mlm := $(PY) scripts/train_minilm_mlm.py
 CKPT_bert_transfer := $(PY) scripts/bert_transfer.py
+CKPT_minilm_finetune := $(PY) scripts/finetune_minilm_genre.py
 # Lesson 5's GPT trains in resumable stretches of at most two hours (exit code 75: not done yet).
 CKPT_gpt_shakespeare := $(PY) scripts/train_gpt_shakespeare.py; \
 	while [ $$? = 75 ]; do $(PY) scripts/train_gpt_shakespeare.py --resume; done

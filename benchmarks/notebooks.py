@@ -103,13 +103,15 @@ def run_one(path: Path) -> dict:
     }
 
 
-def measure(path: Path) -> dict:
-    """Run ``--one`` in a fresh child, so its rusage holds this notebook's kernel only."""
+def measure(path: Path, env: dict[str, str] | None = None) -> dict:
+    """Run ``--one`` in a fresh child, so its rusage holds this notebook's kernel only; ``env``
+    replaces the environment the child and its kernel get."""
     result = subprocess.run(
         [sys.executable, __file__, "--one", str(path)],
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     lines = result.stdout.strip().splitlines()
     if result.returncode or not lines:

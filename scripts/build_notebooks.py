@@ -53,7 +53,7 @@ KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 SELECTORS = {"torch", "tensorflow", "exercise", "solution"}  # tags that pick notebooks
 BUILDER_TAGS = SELECTORS | {"setup"}  # read here, not written into the notebooks
 # The kernel that executes a notebook gets these from the setup cell, as a learner's kernel does,
-# not from the shell that runs the builder (`make` exports OMP_WAIT_POLICY for the tests).
+# not from the shell that runs the builder (`make test` exports OMP_WAIT_POLICY for CI).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -127,6 +127,7 @@ def sources(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 BRANCH = "main"  # the branch that Colab and Binder open
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+READ_ONLINE_BADGE = "https://img.shields.io/badge/read-online-blue"
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 
 
@@ -162,10 +163,17 @@ def colab_badge(notebook: str) -> str:
     return f"[![Open in Colab]({COLAB_BADGE})]({colab_url(notebook)})"
 
 
+def pages_url() -> str:
+    """The course site's address on GitHub Pages (``make site`` builds it; a workflow publishes)."""
+    owner, name = github_repository().split("/")
+    return f"https://{owner.lower()}.github.io/{name}/"
+
+
 def readme_badges() -> str:
-    """The README's badges line: Lesson 1 in Colab, the whole course on Binder."""
+    """The README's badges line: Lesson 1 in Colab, the whole course on Binder, the site."""
     binder = f"[![Launch on Binder]({BINDER_BADGE})]({binder_url()})"
-    return f"{colab_badge('01_generative_rnn_pytorch.ipynb')} {binder}"
+    online = f"[![Read online]({READ_ONLINE_BADGE})]({pages_url()})"
+    return f"{colab_badge('01_generative_rnn_pytorch.ipynb')} {binder} {online}"
 
 
 def main() -> int:

@@ -93,6 +93,22 @@
 # network is there, and our small GPT otherwise.
 
 # %% [markdown]
+# ## Read it online, and in your language
+#
+# The whole course can also be read as a website, with every notebook's saved figures and outputs
+# and a search box: [lessonkit.github.io/lessonkit](https://lessonkit.github.io/lessonkit/).
+# Nothing runs there; open a notebook here to move the sliders.
+#
+# For every lesson the site has a one-page summary and a glossary of its key terms in four more
+# languages, as guides to these English notebooks. The terms follow the published translations
+# of the material this course grew from.
+#
+# - [नेपाली (Nepali)](https://lessonkit.github.io/lessonkit/languages/ne/)
+# - [हिन्दी (Hindi)](https://lessonkit.github.io/lessonkit/languages/hi/)
+# - [ಕನ್ನಡ (Kannada)](https://lessonkit.github.io/lessonkit/languages/kn/)
+# - [Norsk (Norwegian)](https://lessonkit.github.io/lessonkit/languages/nb/)
+
+# %% [markdown]
 # ## Check your installation
 #
 # The versions of what the course uses (the course is tested with those in

@@ -10,7 +10,6 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep: faster on a busy CPU
 if "google.colab" in sys.modules:  # only on Colab: fetch the course once, then import it from there
     if not os.path.isdir("/content/lessonkit-course"):
         print("Installing the course (once per Colab session)...")
