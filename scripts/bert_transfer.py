@@ -127,9 +127,12 @@ def lesson3_predictions(texts: list[str]) -> np.ndarray:
     return np.concatenate(predicted)
 
 
-def main() -> None:
+def split_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The command line of the genre-transfer measurements: the passages (pool, validation and
+    test per play), the label counts, the draws, the seed and the feature cache. Shared with
+    scripts/finetune_minilm_genre.py, so both measure on the same passages."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pool-per-play", type=int, default=30)
     parser.add_argument("--test-per-play", type=int, default=50)
@@ -138,6 +141,11 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=ROOT / "build" / "bert")
+    return parser
+
+
+def main() -> None:
+    parser = split_arguments(__doc__)
     parser.add_argument("--out", type=Path, default=data_dir() / "results" / "bert_transfer.json")
     args = parser.parse_args()
     torch.set_num_threads(1)

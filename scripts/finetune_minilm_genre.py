@@ -29,7 +29,6 @@ as JSON.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
@@ -40,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from bert_transfer import MAX_TOKENS, balanced_draw  # scripts/bert_transfer.py, beside this one
+from bert_transfer import MAX_TOKENS, balanced_draw, split_arguments  # scripts/, beside this one
 from torch import nn
 
 from lessonkit.baselines import accuracy
@@ -179,20 +178,11 @@ def fine_tune(encoder, frozen, data, labels, lr, head_lr, epochs, batch_size, se
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--pool-per-play", type=int, default=30)
-    parser.add_argument("--test-per-play", type=int, default=50)
-    parser.add_argument("--val-per-play", type=int, default=30)
-    parser.add_argument("--labels", type=int, nargs="+", default=[30, 100, 300])
-    parser.add_argument("--draws", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = split_arguments(__doc__)  # the same passages as scripts/bert_transfer.py
     parser.add_argument("--frozen", type=int, default=4, help="bottom layers kept as released")
     parser.add_argument("--lrs", type=float, nargs="+", default=[3e-5, 1e-4, 3e-4])
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--cache", type=Path, default=ROOT / "build" / "bert")
     parser.add_argument("--out", type=Path, default=data_dir() / "results" / "minilm_finetune.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
