@@ -45,6 +45,22 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def open_browser(playwright, chromium: str, tmp_path, timeout_ms: int):
+    """Headless Chromium with a fresh profile under ``tmp_path``: (browser context, its page)."""
+    browser = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "chromium-profile"),  # a fresh --user-data-dir
+        executable_path=chromium,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 1000},
+    )
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    page.set_default_timeout(timeout_ms)
+    return browser, page
+
+
 NOTEBOOK_SECONDS = 600  # the notebook takes about a minute; generous for a loaded CI machine
 HOW_TO_ENABLE = (
     "install Chromium to run it (Debian/Ubuntu: `sudo apt-get install chromium`), or point "
@@ -195,15 +211,7 @@ def test_sampling_panel_in_a_browser(chromium, jupyter_lab, tmp_path):
     FAILURE_SCREENSHOT.unlink(missing_ok=True)
     started = time.monotonic()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),  # a fresh --user-data-dir
-            executable_path=chromium,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        page = browser.pages[0] if browser.pages else browser.new_page()
-        page.set_default_timeout(120_000)
+        browser, page = open_browser(playwright, chromium, tmp_path, timeout_ms=120_000)
         try:
             page.goto(jupyter_lab)
             page.locator(".jp-NotebookPanel").wait_for()

@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 import pytest
 import tomllib
 import yaml
-from test_browser import CHROMIUM_ARGS, chromium, wait_until  # noqa: F401 (chromium: a fixture)
+from test_browser import chromium, open_browser, wait_until  # noqa: F401 (chromium: a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "build" / "site"
@@ -271,15 +271,7 @@ def test_site_in_a_browser(chromium, server, site, tmp_path):  # noqa: F811 (the
     current = {"page": ""}
     FAILURE_SCREENSHOT.unlink(missing_ok=True)
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=chromium,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        page = browser.pages[0] if browser.pages else browser.new_page()
-        page.set_default_timeout(60_000)
+        browser, page = open_browser(playwright, chromium, tmp_path, timeout_ms=60_000)
 
         def outside(route):  # nothing may come from outside the site
             problems.append(f"{current['page']}: fetched {route.request.url}")
