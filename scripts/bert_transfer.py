@@ -144,6 +144,13 @@ def split_arguments(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
+def split_command(script: str, args: argparse.Namespace) -> str:
+    """The command that reproduces a result file: the script with its passage settings."""
+    names = ("pool_per_play", "val_per_play", "test_per_play", "draws", "seed")
+    settings = " ".join(f"--{name.replace('_', '-')} {getattr(args, name)}" for name in names)
+    return f"python scripts/{script} {settings}"
+
+
 def main() -> None:
     parser = split_arguments(__doc__)
     parser.add_argument("--out", type=Path, default=data_dir() / "results" / "bert_transfer.json")
@@ -244,17 +251,7 @@ def main() -> None:
 
     result = {
         "task": "genre of a 60-word passage (comedy/history/tragedy); test plays never seen",
-        "command": "python scripts/bert_transfer.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in (
-                ("pool_per_play", args.pool_per_play),
-                ("val_per_play", args.val_per_play),
-                ("test_per_play", args.test_per_play),
-                ("draws", args.draws),
-                ("seed", args.seed),
-            )
-        ),
+        "command": split_command("bert_transfer.py", args),
         "genres": list(GENRES),
         "pool_passages": len(pool.texts),
         "validation_passages": len(validation.texts),

@@ -39,7 +39,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from bert_transfer import MAX_TOKENS, balanced_draw, split_arguments  # scripts/, beside this one
+from bert_transfer import (  # scripts/bert_transfer.py, beside this one
+    MAX_TOKENS,
+    balanced_draw,
+    split_arguments,
+    split_command,
+)
 from torch import nn
 
 from lessonkit.baselines import accuracy
@@ -254,17 +259,7 @@ def main() -> None:
     print(f"took {minutes:.1f} min")
     result = {
         "task": "genre of a 60-word passage (comedy/history/tragedy); test plays never seen",
-        "command": "python scripts/finetune_minilm_genre.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in (
-                ("pool_per_play", args.pool_per_play),
-                ("val_per_play", args.val_per_play),
-                ("test_per_play", args.test_per_play),
-                ("draws", args.draws),
-                ("seed", args.seed),
-            )
-        ),
+        "command": split_command("finetune_minilm_genre.py", args),
         "pool_passages": len(pool.texts),
         "validation_passages": len(validation.texts),
         "test_passages": len(test.texts),
