@@ -151,6 +151,15 @@ def split_command(script: str, args: argparse.Namespace) -> str:
     return f"python scripts/{script} {settings}"
 
 
+def split_passages(args: argparse.Namespace):
+    """The labelled pool (training plays), the validation and the test passages of the settings."""
+    return (
+        genre_passages("train", max_per_play=args.pool_per_play, seed=args.seed),
+        genre_passages("validation", max_per_play=args.val_per_play, seed=args.seed),
+        genre_passages("test", max_per_play=args.test_per_play, seed=args.seed),
+    )
+
+
 def main() -> None:
     parser = split_arguments(__doc__)
     parser.add_argument("--out", type=Path, default=data_dir() / "results" / "bert_transfer.json")
@@ -158,9 +167,7 @@ def main() -> None:
     torch.set_num_threads(1)
     start = time.perf_counter()
 
-    pool = genre_passages("train", max_per_play=args.pool_per_play, seed=args.seed)
-    test = genre_passages("test", max_per_play=args.test_per_play, seed=args.seed)
-    validation = genre_passages("validation", max_per_play=args.val_per_play, seed=args.seed)
+    pool, validation, test = split_passages(args)
     every_train = genre_passages("train")
     print(
         f"pool: {len(pool.texts)} training passages of {len(every_train.texts)} "

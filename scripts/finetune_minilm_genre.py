@@ -44,12 +44,12 @@ from bert_transfer import (  # scripts/bert_transfer.py, beside this one
     balanced_draw,
     split_arguments,
     split_command,
+    split_passages,
 )
 from torch import nn
 
 from lessonkit.baselines import accuracy
 from lessonkit.data import GENRES, data_dir
-from lessonkit.genre import genre_passages
 from lessonkit.pretrained import minilm_vocab_path
 from lessonkit.text import WordPieceTokenizer
 from lessonkit.torch.bert import BertModel, from_pretrained
@@ -193,9 +193,7 @@ def main() -> None:
     torch.set_num_threads(1)
     start = time.perf_counter()
 
-    pool = genre_passages("train", max_per_play=args.pool_per_play, seed=args.seed)
-    validation = genre_passages("validation", max_per_play=args.val_per_play, seed=args.seed)
-    test = genre_passages("test", max_per_play=args.test_per_play, seed=args.seed)
+    pool, validation, test = split_passages(args)  # the same passages as bert_transfer.py
     print(f"pool {len(pool.texts)}, validation {len(validation.texts)}, test {len(test.texts)}")
     tokenizer = WordPieceTokenizer.from_file(minilm_vocab_path())
     encoder = from_pretrained()  # dropout as released (0.1), used in the trained layers only
