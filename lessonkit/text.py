@@ -694,6 +694,34 @@ def _is_cjk(char: str) -> bool:
     return any(low <= cp <= high for low, high in _CJK_RANGES)
 
 
+def _cleaned(char: str) -> str:
+    """Pass 1: control characters dropped, every whitespace a space, CJK ideographs spaced."""
+    if char in "\x00\ufffd" or _is_bert_control(char):
+        return ""
+    if _is_bert_whitespace(char):
+        return " "
+    return f" {char} " if _is_cjk(char) else char
+
+
+def _unaccented(char: str) -> str:
+    """Pass 2 (after NFD): combining marks dropped, the rest lower-cased."""
+    return "" if unicodedata.category(char) == "Mn" else char.lower()
+
+
+def _spaced(char: str) -> str:
+    """Pass 3: every punctuation mark becomes a word of its own."""
+    return f" {char} " if _is_bert_punctuation(char) else char
+
+
+def _cached_table(table: dict[int, str], text: str, rule) -> dict[int, str]:
+    """``table`` completed with ``rule(char)`` for the characters of ``text`` it lacks: a
+    character's fate never depends on its neighbours, so each is decided once."""
+    for char in set(text):
+        if ord(char) not in table:
+            table[ord(char)] = rule(char)
+    return table
+
+
 class WordPieceTokenizer:
     """BERT's tokenizer: basic tokenization into words, then WordPiece into vocabulary pieces.
 
@@ -740,6 +768,10 @@ class WordPieceTokenizer:
         longest_first = sorted(self.special_tokens, key=len, reverse=True)
         self._special_split = re.compile("(" + "|".join(map(re.escape, longest_first)) + ")")
         self._wordpiece = lru_cache(maxsize=cache_size)(self._wordpiece_uncached)
+        # What each character becomes in each pass, filled in as characters are met (for str.translate)
+        self._clean_table: dict[int, str] = {}
+        self._lower_table: dict[int, str] = {}
+        self._punctuation_table: dict[int, str] = {}
 
     @classmethod
     def from_file(cls, vocab_path: str | Path, lowercase: bool = True) -> WordPieceTokenizer:
@@ -792,40 +824,19 @@ class WordPieceTokenizer:
 
     def normalize(self, text: str) -> str:
         """Step 1 without the splitting: cleaned, CJK spaced, and (if ``lowercase``) accent-free."""
-        chars = []
-        for char in text:
-            if char in "\x00\ufffd" or _is_bert_control(char):
-                continue
-            if _is_bert_whitespace(char):
-                chars.append(" ")
-            elif _is_cjk(char):
-                chars.append(f" {char} ")
-            else:
-                chars.append(char)
-        text = "".join(chars)
+        text = text.translate(_cached_table(self._clean_table, text, _cleaned))
         if self.lowercase:
             decomposed = unicodedata.normalize("NFD", text)
-            text = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
             # One character at a time, as BERT does: no word-final sigma rule ("ΟΔΟΣ" -> "οδοσ").
-            text = "".join(c.lower() for c in text)
+            text = decomposed.translate(_cached_table(self._lower_table, decomposed, _unaccented))
         return text
 
     def basic_tokenize(self, text: str) -> list[str]:
         """The words of ``text`` before WordPiece: normalized, split on spaces and punctuation."""
         if not isinstance(text, str):
             raise ValueError(f"expected a str, got {type(text).__name__}")
-        words = []
-        for chunk in self.normalize(text).split():
-            start = 0
-            for i, char in enumerate(chunk):
-                if _is_bert_punctuation(char):
-                    if start < i:
-                        words.append(chunk[start:i])
-                    words.append(char)
-                    start = i + 1
-            if start < len(chunk):
-                words.append(chunk[start:])
-        return words
+        text = self.normalize(text)
+        return text.translate(_cached_table(self._punctuation_table, text, _spaced)).split()
 
     def _wordpiece_uncached(self, word: str) -> tuple[str, ...]:
         if len(word) > self.max_input_chars_per_word:

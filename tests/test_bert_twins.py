@@ -326,3 +326,24 @@ def test_pretrained_reads_minilm_without_importing_a_framework():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_weights_follow_skips_only_the_random_draws_that_loading_overwrites():
+    """Inside ``weights_follow()`` the TF twin's normal initializers write zeros (fast); outside
+    they draw N(0, 0.02) as BERT does; a checkpoint loaded into a zero-built model gives exactly
+    the weights and logits of one loaded into a randomly built model."""
+    config = BertConfig(vocab_size=50, max_len=16, d_model=32, n_heads=4, n_layers=2, d_ff=64)
+    with tf_weights.weights_follow():
+        zero_built = tf_bert.BertForMaskedLM(config)
+    random_built = tf_bert.BertForMaskedLM(config)
+    key = "bert.encoder.layer.0.attention.self.query.weight"
+    assert not np.any(zero_built.weight(key))
+    assert 0.01 < random_built.weight(key).std() < 0.03
+    torch.manual_seed(0)
+    arrays = torch_bert.BertForMaskedLM(config).state_dict()
+    arrays = {k: v.numpy() for k, v in arrays.items()}
+    for model in (zero_built, random_built):
+        tf_weights.from_arrays(model, arrays)
+    ids = np.random.default_rng(0).integers(0, 50, size=(2, 16))
+    np.testing.assert_array_equal(zero_built(ids)[0], random_built(ids)[0])
+    assert not np.any(zero_built.weight(key) == 0)

@@ -26,11 +26,19 @@ from keras import ops
 
 from ..models.bert import IGNORE_INDEX, BertConfig, check_inputs, check_labels
 from ..pretrained import minilm_weights
-from .weights import TorchLayout, from_arrays, load_checkpoint, save_checkpoint, weight_of  # noqa: F401
+from .weights import (  # noqa: F401
+    TorchLayout,
+    from_arrays,
+    load_checkpoint,
+    random_normal,
+    save_checkpoint,
+    weight_of,
+    weights_follow,
+)
 
 
-def _normal() -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(stddev=0.02)  # BERT's initialization
+def _normal() -> keras.initializers.Initializer | str:
+    return random_normal(0.02)  # BERT's initialization
 
 
 def _dense(units: int, name: str) -> keras.layers.Dense:
@@ -365,7 +373,7 @@ def from_pretrained(device: str | None = None, **overrides) -> BertModel:
     ``dropout=0.0`` for fine-tuning without dropout).
     """
     config, arrays, source = minilm_weights(**overrides)
-    with tf.device(device) if device is not None else contextlib.nullcontext():
+    with tf.device(device) if device is not None else contextlib.nullcontext(), weights_follow():
         model = BertModel(config)
         from_arrays(model, arrays, what=source)
     model.source = source

@@ -27,11 +27,19 @@ from keras import ops
 from ..models.gpt2 import TRACE_KEYS, GPT2Config, check_cache, check_ids, check_length
 from ..pretrained import pretrained_arrays, shakespeare_checkpoint
 from ..text import GPT2Tokenizer
-from .weights import TorchLayout, from_arrays, load_checkpoint, save_checkpoint, weight_of  # noqa: F401
+from .weights import (  # noqa: F401
+    TorchLayout,
+    from_arrays,
+    load_checkpoint,
+    random_normal,
+    save_checkpoint,
+    weight_of,
+    weights_follow,
+)
 
 
-def _normal(std: float) -> keras.initializers.Initializer:
-    return keras.initializers.RandomNormal(stddev=std)
+def _normal(std: float) -> keras.initializers.Initializer | str:
+    return random_normal(std)
 
 
 class Conv1D(keras.layers.Layer):
@@ -286,7 +294,7 @@ def from_pretrained(name_or_path: str | Path = "gpt2", device: str | None = None
         model, tokenizer, _ = load_checkpoint(shakespeare_checkpoint(), device)
         return model, tokenizer
     config, arrays, source = found
-    with tf.device(device) if device is not None else contextlib.nullcontext():
+    with tf.device(device) if device is not None else contextlib.nullcontext(), weights_follow():
         model = GPT2(config)
         from_arrays(model, arrays, what=source)
     model.source = source

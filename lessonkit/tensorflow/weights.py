@@ -23,6 +23,7 @@ do. Only the leaves differ, and each layer type has one converter:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,26 @@ from .. import checkpoints
 _RNN_LAYERS = (keras.layers.LSTM, keras.layers.GRU)
 _RNN_CELLS = (keras.layers.LSTMCell, keras.layers.GRUCell)
 _GRU_ORDER = (1, 0, 2)  # torch (r, z, n) <-> Keras (z, r, h): swap the first two blocks
+
+
+_WEIGHTS_FOLLOW = contextvars.ContextVar("weights_follow", default=False)
+
+
+@contextlib.contextmanager
+def weights_follow():
+    """Build a model whose every weight is loaded right after: inside, ``random_normal``
+    initializers write zeros. TensorFlow takes about a second to draw MiniLM's 22.7 million
+    random numbers, which loading would overwrite at once (``from_arrays`` checks every key)."""
+    token = _WEIGHTS_FOLLOW.set(True)
+    try:
+        yield
+    finally:
+        _WEIGHTS_FOLLOW.reset(token)
+
+
+def random_normal(std: float) -> keras.initializers.Initializer | str:
+    """``RandomNormal(stddev=std)``, or zeros inside ``weights_follow()``."""
+    return "zeros" if _WEIGHTS_FOLLOW.get() else keras.initializers.RandomNormal(stddev=std)
 
 
 @dataclass(frozen=True)
@@ -218,7 +239,7 @@ def load_checkpoint(
     ``tf.device(device)`` when one is given."""
     found = checkpoints.read(path)
     cls = checkpoints.twin_class(found.model, "tensorflow")
-    with tf.device(device) if device is not None else contextlib.nullcontext():
+    with tf.device(device) if device is not None else contextlib.nullcontext(), weights_follow():
         model = cls(found.config)
         from_arrays(model, found.arrays, what=str(path))
     if "source" in found.extras:
