@@ -1,6 +1,7 @@
 """Greedy generation speed on GPT-2 small's architecture (124M), side by side in one run.
 
     python benchmarks/gpt2_generate.py [--new-tokens 256] [--rounds 3] [--uncached-rounds 1]
+    python benchmarks/gpt2_generate.py --floor    # where one cached token's time goes
 
 One seeded ``transformers.GPT2LMHeadModel`` (random weights from ``GPT2Config()``, nothing
 downloaded) gives its weights to our PyTorch and TensorFlow twins. Each contender continues the
@@ -15,6 +16,10 @@ All PyTorch contenders share one process, so one OpenMP setting (``--omp-wait-po
 alternate between contenders, so a change in machine load hits all of them; each
 contender's median over its rounds is reported as tokens per second, with ratios, after checking
 that all produced the same tokens.
+
+``--floor`` times our PyTorch twin alone, per token: through ``generate``, through its ``run``
+called directly (no NumPy, no sampler), and its weight products alone (one row through every
+block's four products and the tied output): what no change to the code around them can undercut.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--uncached-rounds", type=int, default=1)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="instead: milliseconds per token of our PyTorch twin through generate(), through its "
+        "run() called directly, and of its weight products alone (the memory-bandwidth floor)",
+    )
     parser.add_argument(
         "--omp-wait-policy",
         default="",
@@ -70,6 +81,9 @@ def main() -> None:
     ours_tf = tf_from_arrays(tf_gpt2.GPT2(config), arrays)
     prompt = GPT2Tokenizer.from_data().encode(PROMPT)
     n = args.new_tokens
+    if args.floor:
+        floor(ours_torch, prompt, n, args.rounds)
+        return
 
     @torch.inference_mode()
     def hf_generate(n_new: int) -> np.ndarray:
@@ -129,6 +143,47 @@ def main() -> None:
         speed_up = base / medians["ours, PyTorch, no cache"]
         print(f"KV cache speed-up (ours, PyTorch): {speed_up:.1f}x")
     print(f"ours / transformers generate(): {base / medians['transformers generate()']:.2f}x")
+
+
+def floor(model, prompt: list[int], n: int, rounds: int) -> None:
+    """Where a cached token's time goes: the whole loop, the model alone, its weight reads alone."""
+    import torch
+
+    from lessonkit.generation import generate
+
+    @torch.inference_mode()
+    def model_only() -> None:  # run() with the cache, argmax in torch: no NumPy, no sampler
+        idx, state = torch.tensor([prompt]), None
+        for _ in range(n):
+            logits, state, _ = model.run(idx, state, last_only=True, need_weights=False)
+            idx = logits[:, -1].argmax(-1, keepdim=True)  # (1, 1)
+
+    @torch.inference_mode()
+    def weight_products() -> None:  # the 4 products of every block and the tied output, 1 row
+        x = torch.randn(1, model.config.d_model)
+        for _ in range(n):
+            for block in model.h:
+                for layer in (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc):
+                    out = torch.addmm(layer.bias, x, layer.weight)
+                torch.addmm(block.mlp.c_proj.bias, out, block.mlp.c_proj.weight)
+            x @ model.wte.weight.T
+
+    loops = {
+        "generate() with the KV cache": lambda: generate(model, prompt, n, temperature=0),
+        "run() called directly": model_only,
+        "the weight products alone": weight_products,
+    }
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    for loop in loops.values():  # warm-up
+        loop()
+    for _ in range(rounds):
+        for name, loop in loops.items():
+            start = time.perf_counter()
+            loop()
+            times[name].append((time.perf_counter() - start) / n * 1000)
+    print(f"our PyTorch twin, {n} new tokens, median of {rounds} interleaved rounds:")
+    for name, values in times.items():
+        print(f"{name:>30}: {statistics.median(values):5.1f} ms per token")
 
 
 if __name__ == "__main__":

@@ -97,10 +97,29 @@ def run_one(path: Path) -> dict:
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
     return {
         "seconds": seconds,
+        "training_steps": training_steps(notebook),
         "peak_mb": peak_kb / 1024,
         "sampled_peak_mb": sampled["peak"] / 2**20,
         "error": error,
     }
+
+
+def training_steps(notebook) -> int:
+    """The steps every training loop of an executed notebook ran: the sum of its finished
+    progress bars' counts ("1740/1740 [00:20<...]"), read from the saved widget state."""
+    widgets = notebook.metadata.get("widgets", {})
+    state = widgets.get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    total = 0
+    for model in state.values():
+        value = model.get("state", {}).get("value")
+        found = (
+            re.match(r"[\s\u2007]*(\d+)/(\d+)[\s\u2007]\[", value)
+            if isinstance(value, str)
+            else None
+        )
+        if found and found[1] == found[2]:
+            total += int(found[1])
+    return total
 
 
 def measure(path: Path, env: dict[str, str] | None = None) -> dict:

@@ -4,9 +4,11 @@
 
 Each PyTorch notebook that trains (Lessons 1-5 and the word lab; or those whose path contains one
 of ``names``) is executed from a fresh kernel, as ``benchmarks/notebooks.py`` does, under each
-thread setting below; rounds are interleaved (every setting once, then again), and the median
-of each is printed with its ratio to today's setting. ``--load`` starts one competing CPU-bound
-process for the whole run (a shared CI machine); the load average is printed before and after.
+thread setting below; rounds are interleaved (every setting once, then again). Printed: the
+median of each, with its ratio to today's setting, for the wall time and for the training steps
+the notebook's loops ran (most train for a fixed time, so more steps is what a faster setting
+buys). ``--load`` starts one competing CPU-bound process for the whole run (a shared CI
+machine); the load average is printed before and after.
 
 Settings (OpenMP's threads are PyTorch's; TensorFlow keeps its own pool):
 
@@ -68,6 +70,7 @@ def main() -> int:
         burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     before = os.getloadavg()
     seconds: dict[tuple[str, str], list[float]] = {}
+    steps: dict[tuple[str, str], list[int]] = {}
     try:
         for r in range(args.rounds):
             for path in paths:
@@ -76,8 +79,11 @@ def main() -> int:
                     if row.get("error"):
                         raise SystemExit(f"{path.name} failed under {label}: {row['error']}")
                     seconds.setdefault((path.stem, label), []).append(row["seconds"])
+                    steps.setdefault((path.stem, label), []).append(row["training_steps"])
                     print(
-                        f"round {r + 1}: {path.stem}, {label}: {row['seconds']:.1f} s", flush=True
+                        f"round {r + 1}: {path.stem}, {label}: {row['seconds']:.1f} s, "
+                        f"{row['training_steps']} training steps",
+                        flush=True,
                     )
     finally:
         if burner is not None:
@@ -98,6 +104,16 @@ def main() -> int:
             totals[label] += m
     cells = [f"**{t:.0f} ({t / totals['PASSIVE']:.2f})**" for t in totals.values()]
     print("| all | " + " | ".join(cells) + " |")
+    print("\ntraining steps the notebook's loops ran (their time budgets are fixed), median "
+          "(ratio to PASSIVE)")  # fmt: skip
+    print("| notebook | " + " | ".join(SETTINGS) + " |")
+    print("|---|" + "---:|" * len(SETTINGS))
+    for path in paths:
+        medians = {label: statistics.median(steps[(path.stem, label)]) for label in SETTINGS}
+        if not medians["PASSIVE"]:
+            continue  # no training loop in this notebook
+        cells = [f"{m:,.0f} ({m / medians['PASSIVE']:.2f})" for m in medians.values()]
+        print(f"| `{path.stem}` | " + " | ".join(cells) + " |")
     return 0
 
 
