@@ -59,7 +59,6 @@ from lessonkit.torch.weights import count_parameters, from_arrays, to_arrays
 from lessonkit.widgets import TranslationPanel
 
 torch.manual_seed(0)
-torch.set_num_threads(1)  # small models: one CPU thread is faster and steadier than two
 device = "cuda" if torch.cuda.is_available() else "cpu"  # a Colab GPU is used when present
 
 # %% tags=["tensorflow"]

@@ -65,9 +65,6 @@ from lessonkit.torch.weights import count_parameters, to_arrays
 from lessonkit.widgets import AttentionExplorer
 
 torch.manual_seed(0)
-# The models here are small: on a CPU, one thread is faster than two that wait for each other,
-# and much steadier on a busy or shared machine (Colab's 2 CPUs are usually one core's two threads).
-torch.set_num_threads(1)
 device = "cuda" if torch.cuda.is_available() else "cpu"  # a Colab GPU is used when present
 
 # %% tags=["tensorflow"]

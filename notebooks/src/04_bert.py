@@ -73,9 +73,6 @@ from lessonkit.torch.weights import count_parameters
 from lessonkit.widgets import AttentionExplorer, FillInTheBlank
 
 torch.manual_seed(0)
-# One thread: for these small batches it is as fast as two, and steadier on a busy or
-# shared machine (Colab's 2 CPUs are usually one core's two threads).
-torch.set_num_threads(1)
 device = "cuda" if torch.cuda.is_available() else "cpu"  # a Colab GPU is used when present
 
 # %% tags=["tensorflow"]
