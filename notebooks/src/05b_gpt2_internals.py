@@ -605,7 +605,7 @@ print(f"model: {lm.source}\n")
 unconditional = generate(lm, [tokenizer.eot_id], 100, temperature=0.8, top_k=40, seed=1)
 print("--- from <|endoftext|> alone (temperature 0.8, top-k 40) ---")
 print(tokenizer.decode(unconditional))
-prompt = "KING HENRY.\nNow, lords,"
+prompt = "KING HENRY.\nOnce more unto the breach,"
 sampled = generate(lm, tokenizer.encode(prompt), 100, temperature=0.8, top_k=40, seed=1)
 print(f"\n--- from a prompt (temperature 0.8, top-k 40) ---\n{prompt}{tokenizer.decode(sampled)}")
 
@@ -617,10 +617,15 @@ print(f"\n--- from a prompt (temperature 0.8, top-k 40) ---\n{prompt}{tokenizer.
 # as `repetition_penalty`. Both from the same prompt, a few hundred tokens each:
 
 # %%
+import re
+
+
 def repeated_lines(text):
-    """How many non-empty lines of ``text`` repeat an earlier line."""
+    """How many lines of ``text`` repeat an earlier line: blank lines and speaker headings such
+    as "GLOSTER." do not count (a dialogue repeats its speakers' names by design)."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return len(lines) - len(set(lines))
+    spoken = [line for line in lines if not re.fullmatch(r"[A-Z][A-Z .'-]*\.", line)]
+    return len(spoken) - len(set(spoken))
 
 
 n_greedy = 200
@@ -628,6 +633,8 @@ plain_greedy = tokenizer.decode(generate(lm, tokenizer.encode(prompt), n_greedy,
 penalized = tokenizer.decode(generate(lm, tokenizer.encode(prompt), n_greedy, temperature=0, repetition_penalty=1.3))
 print(f"greedy, {n_greedy} tokens: {repeated_lines(plain_greedy)} repeated lines; "
       f"with repetition penalty 1.3: {repeated_lines(penalized)}")
+loop = "\n".join(plain_greedy.rstrip().split("\n")[-5:])
+print(f"\n--- plain greedy, its last lines ---\n{loop}")
 print(f"\n--- greedy with repetition penalty 1.3 ---\n{prompt}{penalized}")
 
 # %% [markdown]
@@ -637,8 +644,6 @@ print(f"\n--- greedy with repetition penalty 1.3 ---\n{prompt}{penalized}")
 # before a new scene), for the samples above:
 
 # %%
-import re
-
 from lessonkit import data
 
 training_words = set(re.findall(r"[A-Za-z']+", data.load_split("train")))
