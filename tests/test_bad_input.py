@@ -112,8 +112,14 @@ def test_any_valid_parameters_give_a_distribution_and_samples_inside_it(
     assert np.isfinite(probs).all() and (probs >= 0).all()
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-9)
     if top_k is not None:  # never more than k tokens, ties at the k-th score aside
-        kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
-        assert (probs[logits < kth] == 0).all()
+        # Scores as the sampler compares them: shifted by the best one and divided by the
+        # temperature, where rounding can tie two that differ by less than a float's step
+        # (1 and 2e-98 both become 0 after subtracting 1).
+        scores = logits - logits.max(axis=-1, keepdims=True)
+        if temperature > 0:  # (0 is greedy: one token)
+            scores = scores / temperature
+        kth = np.sort(scores, axis=-1)[:, -top_k][:, None]
+        assert (probs[scores < kth] == 0).all()
     ids = sample(logits, np.random.default_rng(seed), temperature, top_k, top_p)
     assert ids.shape == (logits.shape[0],)
     assert (probs[np.arange(len(ids)), ids] > 0).all(), "sampled a token the distribution excludes"
