@@ -50,13 +50,14 @@ def make_config(name: str, vocab_size: int) -> CharRNNConfig:
     return CharRNNConfig(vocab_size=vocab_size, d_embed=64, d_model=d_model, n_layers=n_layers)
 
 
-def load_twins(threads: int) -> dict:
-    """``{framework: (char_rnn module, train module)}``, each pinned to ``threads`` threads."""
+def load_twins(threads: int, tf_intra_op: int) -> dict:
+    """``{framework: (char_rnn module, train module)}``: PyTorch on ``threads`` threads, TensorFlow
+    on ``tf_intra_op`` threads per op and ``threads`` ops at once."""
     import tensorflow as tf
     import torch
 
     torch.set_num_threads(threads)
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_intra_op_parallelism_threads(tf_intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from lessonkit.tensorflow import char_rnn as tf_char_rnn
     from lessonkit.tensorflow import train as tf_train
@@ -126,6 +127,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2, help="threads of each framework")
+    parser.add_argument(
+        "--tf-intra-op",
+        type=int,
+        default=1,
+        help="TensorFlow's threads per op (1, as Lesson 1's TensorFlow notebook sets it)",
+    )
     parser.add_argument("--budgets", default="20,135", help="seconds of training, comma-separated")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 steps; 20 s only")
     args = parser.parse_args()
@@ -139,8 +146,8 @@ def main() -> None:
     ids = np.array(tokenizer.encode(text))
     valid_inputs, valid_targets = windows(np.array(tokenizer.encode(load_split("validation"))), 128)
     valid_inputs, valid_targets = valid_inputs[::10], valid_targets[::10]
-    twins = load_twins(args.threads)
-    print(f"{args.threads} threads per framework")
+    twins = load_twins(args.threads, args.tf_intra_op)
+    print(f"{args.threads} threads per framework (TensorFlow: {args.tf_intra_op} per op)")
     for name in CONFIGS:
         speed(twins, name, ids, tokenizer.vocab_size, args.rounds, args.steps)
     for budget in budgets:

@@ -1,6 +1,6 @@
 """One training step of every model of the course, PyTorch twin beside TensorFlow twin, in one run.
 
-    python benchmarks/train_step.py [--rounds 5] [--steps 5] [--threads 2] [--only char_rnn,bert]
+    python benchmarks/train_step.py [--rounds 5] [--steps 5] [--threads 2] [--tf-intra-op 1] [--only char_rnn,bert]
     python benchmarks/train_step.py --quick          # 3 rounds of 3 steps: about three minutes
 
 Each model trains with the configuration and batch shape of its lesson's in-notebook training,
@@ -164,13 +164,14 @@ CASES = {
 }
 
 
-def load_twins(threads: int):
-    """Both twins' modules, each framework pinned to ``threads`` threads before its first op."""
+def load_twins(threads: int, tf_intra_op: int | None = None):
+    """Both twins' modules, each framework pinned to ``threads`` threads before its first op
+    (TensorFlow: ``tf_intra_op`` threads per op when given, as Lesson 1's notebook sets 1)."""
     import tensorflow as tf
     import torch
 
     torch.set_num_threads(threads)
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_intra_op_parallelism_threads(tf_intra_op or threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from lessonkit import tensorflow as tf_twin
     from lessonkit import torch as torch_twin
@@ -227,6 +228,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="steps timed per round")
     parser.add_argument("--threads", type=int, default=2, help="threads of each framework")
     parser.add_argument(
+        "--tf-intra-op", type=int, help="TensorFlow's threads per op (default: --threads)"
+    )
+    parser.add_argument(
         "--only", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES)
     )
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 steps")
@@ -239,9 +243,10 @@ def main() -> None:
         parser.error(f"unknown models {unknown} or rounds/steps below 1")
 
     load_before = os.getloadavg()
-    twins = load_twins(args.threads)
+    twins = load_twins(args.threads, args.tf_intra_op)
     print(
-        f"{args.threads} threads per framework, median of {args.rounds} rounds of {args.steps} steps"
+        f"{args.threads} threads per framework (TensorFlow: {args.tf_intra_op or args.threads} per"
+        f" op), median of {args.rounds} rounds of {args.steps} steps"
     )
     print(
         f"{'model':<30} {'PyTorch ms':>10} {'TF ms':>8} {'TF/PT':>6} "

@@ -103,7 +103,29 @@ def _lstm_sequence(layer: keras.layers.LSTM, x, initial=None):
     """Run a built Keras ``LSTM`` layer over ``x`` (T, B, D), time-major, from ``initial``
     ``[h, c]`` (zeros when None) -> ``(outputs (T, B, C), h (B, C), c (B, C))``, as
     ``layer(x, initial_state=initial)`` would give (with ``return_sequences`` and
-    ``return_state``), faster. The input products of every step are one matrix product."""
+    ``return_state``), faster.
+
+    On a CPU, when the batch size is known as the step is traced (training batches), the two
+    halves of the batch run as two independent loops: TensorFlow's executor runs them side by
+    side, one per core. Each step's products (16 x 256 by 256 x 1,024 in Lesson 1) are too small
+    to split between threads with a gain; the two halves made Lesson 1's training step 1.5x
+    faster on 2 cores with one thread per op (as its notebook sets), and the larger LSTMs' 1.2x
+    with TensorFlow's default threads (``benchmarks/README.md``, training step).
+    """
+    B = x.shape[1]
+    if B is None or B < 2 or tf.config.list_physical_devices("GPU"):
+        return _lstm_layer(layer, x, initial)
+    if initial is None:
+        initial = [tf.zeros([B, layer.cell.units], x.dtype)] * 2
+    half = B // 2
+    out_a, h_a, c_a = _lstm_layer(layer, x[:, :half], [s[:half] for s in initial])
+    out_b, h_b, c_b = _lstm_layer(layer, x[:, half:], [s[half:] for s in initial])
+    return tf.concat([out_a, out_b], 1), tf.concat([h_a, h_b], 0), tf.concat([c_a, c_b], 0)
+
+
+def _lstm_layer(layer: keras.layers.LSTM, x, initial=None):
+    """:func:`_lstm_sequence` in one loop: the input products of every step are one matrix
+    product, then the recurrence."""
     cell = layer.cell
     T, B = tf.shape(x)[0], tf.shape(x)[1]
     z = tf.nn.bias_add(tf.matmul(tf.reshape(x, [T * B, -1]), cell.kernel.value), cell.bias.value)

@@ -65,6 +65,7 @@ device = "cuda" if torch.cuda.is_available() else "cpu"  # a Colab GPU is used w
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
+import tensorflow as tf
 
 from lessonkit import data, diagrams, plots
 from lessonkit.generation import generate, generate_text
@@ -74,6 +75,10 @@ from lessonkit.tensorflow.char_rnn import CharRNN, load_checkpoint
 from lessonkit.tensorflow.train import evaluate, train
 from lessonkit.tensorflow.weights import count_parameters
 
+if tf.config.threading.get_intra_op_parallelism_threads() != 1:  # settable once, before any op
+    # One thread per operation: the LSTM's small products run faster whole than split between
+    # cores, and the model runs the two halves of each batch side by side instead.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
 keras.utils.set_random_seed(0)  # TensorFlow places ops on a GPU itself when one is present
 
 # %% [markdown] tags=["solution"]
