@@ -19,6 +19,9 @@ seconds of wall-clock time, compilation included (the loop's ``max_seconds``; th
 cosine ends when the time does), then scores the validation plays (every 10th window of 128
 characters, nats per character). Prints the steps that fitted and the validation loss.
 The machine's load average is printed before and after: read the numbers beside it.
+
+Threads: PyTorch gets ``--threads``; TensorFlow gets ``--threads`` inter-op threads and
+``--tf-intra-op`` threads per op (default 1), the setting of Lesson 1's TensorFlow notebook.
 """
 
 from __future__ import annotations
