@@ -114,7 +114,7 @@ def test_any_valid_parameters_give_a_distribution_and_samples_inside_it(
     if top_k is not None:  # never more than k tokens, ties at the k-th score aside
         # Scores as the sampler compares them: shifted by the best one and divided by the
         # temperature, where rounding can tie two that differ by less than a float's step
-        # (1 and 2e-98 both become 0 after subtracting 1).
+        # (with 1 the best, 2e-98 and 0 both become -1).
         scores = logits - logits.max(axis=-1, keepdims=True)
         if temperature > 0:  # (0 is greedy: one token)
             scores = scores / temperature
