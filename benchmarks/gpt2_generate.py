@@ -150,6 +150,7 @@ def floor(model, prompt: list[int], n: int, rounds: int) -> None:
     import torch
 
     from lessonkit.generation import generate
+    from lessonkit.torch.gpt2 import _transposed
 
     @torch.inference_mode()
     def model_only() -> None:  # run() with the cache, argmax in torch: no NumPy, no sampler
@@ -164,9 +165,9 @@ def floor(model, prompt: list[int], n: int, rounds: int) -> None:
         for _ in range(n):
             for block in model.h:
                 for layer in (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc):
-                    out = torch.addmm(layer.bias, x, layer.weight)
-                torch.addmm(block.mlp.c_proj.bias, out, block.mlp.c_proj.weight)
-            x @ model.wte.weight.T
+                    out = layer(x)  # (1, n_out), each in the layout generation reads
+                block.mlp.c_proj(out)
+            x @ _transposed(model, model.wte.weight)  # the tied output's (C, V) copy
 
     loops = {
         "generate() with the KV cache": lambda: generate(model, prompt, n, temperature=0),

@@ -216,6 +216,31 @@ def test_cached_steps_give_the_logits_of_one_full_run(tiny, framework):
     assert [tuple(v.shape) for k, v in state] == [(2, 4, 20, 8)] * 2
 
 
+def test_generation_reads_the_weights_as_they_are_now(tiny):
+    """Generation reads copies of two weights laid out for single rows (``_transposed``); a
+    training step or a load must reach them. Reference: HF's model given the same new weights."""
+    hf, _, _, folder = tiny
+    pt, _ = torch_gpt2.from_pretrained(folder)
+    idx = np.random.default_rng(4).integers(0, 97, (2, 12))
+    before = pt.step(idx)[0]  # makes the copies
+    np.testing.assert_allclose(before, hf_logits(hf, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
+    assert pt.h[0].mlp.c_proj.weight.shape == (128, 32)  # tall: read through a copy
+
+    optimizer = torch.optim.SGD(pt.parameters(), lr=0.5)  # a training step, in place
+    pt.train()
+    pt(torch.as_tensor(idx[:, :-1]), torch.as_tensor(idx[:, 1:]))[1].backward()
+    optimizer.step()
+    pt.eval()
+    changed = hf_model(initializer_range=0.3, **TINY)
+    changed.transformer.load_state_dict(pt.state_dict(), strict=False)
+    after = pt.step(idx)[0]
+    assert np.abs(after - before).max() > 0.1
+    np.testing.assert_allclose(after, hf_logits(changed, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
+
+    pt.load_state_dict(torch_gpt2.from_pretrained(folder)[0].state_dict())  # a load, in place
+    np.testing.assert_allclose(pt.step(idx)[0], before, atol=1e-6, rtol=0)
+
+
 def test_cached_and_uncached_generation_and_both_twins_agree(tiny):
     _, pt, tf_model, _ = tiny
     prompt = [5, 17, 42, 8]
