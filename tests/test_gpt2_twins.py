@@ -241,6 +241,18 @@ def test_generation_reads_the_weights_as_they_are_now(tiny):
     np.testing.assert_allclose(pt.step(idx)[0], before, atol=1e-6, rtol=0)
 
 
+def test_a_model_built_in_inference_mode_generates(tiny):
+    """Its weights are inference tensors, which keep no version count: no copies, same logits."""
+    hf, pt, _, _ = tiny
+    with torch.inference_mode():
+        built = torch_gpt2.GPT2(pt.config).eval()
+        built.load_state_dict(pt.state_dict())
+    idx = np.random.default_rng(5).integers(0, 97, (1, 9))
+    np.testing.assert_allclose(
+        built.step(idx)[0], hf_logits(hf, idx)[:, -1], atol=ATOL_SMALL, rtol=0
+    )
+
+
 def test_cached_and_uncached_generation_and_both_twins_agree(tiny):
     _, pt, tf_model, _ = tiny
     prompt = [5, 17, 42, 8]

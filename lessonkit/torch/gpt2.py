@@ -41,7 +41,7 @@ def _transposed(owner: nn.Module, weight: nn.Parameter) -> torch.Tensor:
     ``wte.weight`` (V, C) read as (C, V), and the MLP's ``c_proj`` (d_ff, C) read as (C, d_ff).
     The checkpoint keeps its own layout; the copies are not part of the state dict.
     """
-    if torch.is_grad_enabled():
+    if torch.is_grad_enabled() or weight.is_inference():  # (an inference tensor has no version)
         return weight.T
     version = (weight.data_ptr(), weight._version, weight.dtype)
     if getattr(owner, "_transposed_copy", (None, None))[0] != version:
