@@ -36,7 +36,7 @@ def _transposed(owner: nn.Module, weight: nn.Parameter) -> torch.Tensor:
     (an optimizer step, a load, a move to another device).
 
     Why a copy: generation multiplies one row at a time by weights that do not change, and on
-    some CPUs a single row reads a weight up to 1.6x faster when the weight's longer side is the
+    some CPUs a single row reads a weight 1.4-1.8x faster when the weight's longer side is the
     contiguous one (benchmarks/README.md, GPT-2 generation). Two weights gain: the tied output,
     ``wte.weight`` (V, C) read as (C, V), and the MLP's ``c_proj`` (d_ff, C) read as (C, d_ff).
     The checkpoint keeps its own layout; the copies are not part of the state dict.
