@@ -150,7 +150,7 @@ def floor(model, prompt: list[int], n: int, rounds: int) -> None:
     import torch
 
     from lessonkit.generation import generate
-    from lessonkit.torch.gpt2 import _transposed
+    from lessonkit.torch.gpt2 import _product
 
     @torch.inference_mode()
     def model_only() -> None:  # run() with the cache, argmax in torch: no NumPy, no sampler
@@ -167,7 +167,7 @@ def floor(model, prompt: list[int], n: int, rounds: int) -> None:
                 for layer in (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc):
                     out = layer(x)  # (1, n_out), each in the layout generation reads
                 block.mlp.c_proj(out)
-            x @ _transposed(model, model.wte.weight)  # the tied output's (C, V) copy
+            _product(model, x, model.wte.weight.T)  # the tied output, (1, C) -> (1, V)
 
     loops = {
         "generate() with the KV cache": lambda: generate(model, prompt, n, temperature=0),

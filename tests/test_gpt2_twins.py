@@ -216,29 +216,42 @@ def test_cached_steps_give_the_logits_of_one_full_run(tiny, framework):
     assert [tuple(v.shape) for k, v in state] == [(2, 4, 20, 8)] * 2
 
 
-def test_generation_reads_the_weights_as_they_are_now(tiny):
-    """Generation reads copies of two weights laid out for single rows (``_transposed``); a
-    training step or a load must reach them. Reference: HF's model given the same new weights."""
+@pytest.mark.parametrize("threads", [1, 3])
+def test_generation_reads_the_weights_as_they_are_now(tiny, threads):
+    """Generating one row, the PyTorch twin reads every weight from a copy cut into one block of
+    columns per thread (``_product``; 3 blocks pad 97 and 128 columns); a training step and a load
+    must reach those copies. Reference: HF's model given the same new weights."""
     hf, _, _, folder = tiny
     pt, _ = torch_gpt2.from_pretrained(folder)
-    idx = np.random.default_rng(4).integers(0, 97, (2, 12))
-    before = pt.step(idx)[0]  # makes the copies
-    np.testing.assert_allclose(before, hf_logits(hf, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
-    assert pt.h[0].mlp.c_proj.weight.shape == (128, 32)  # tall: read through a copy
+    idx = np.random.default_rng(4).integers(0, 97, (1, 12))
 
-    optimizer = torch.optim.SGD(pt.parameters(), lr=0.5)  # a training step, in place
-    pt.train()
-    pt(torch.as_tensor(idx[:, :-1]), torch.as_tensor(idx[:, 1:]))[1].backward()
-    optimizer.step()
-    pt.eval()
-    changed = hf_model(initializer_range=0.3, **TINY)
-    changed.transformer.load_state_dict(pt.state_dict(), strict=False)
-    after = pt.step(idx)[0]
-    assert np.abs(after - before).max() > 0.1
-    np.testing.assert_allclose(after, hf_logits(changed, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
+    def one_row_logits():  # the prompt, then the last token alone through the cache
+        _, state = pt.step(idx[:, :-1])
+        return pt.step(idx[:, -1:], state)[0]
 
-    pt.load_state_dict(torch_gpt2.from_pretrained(folder)[0].state_dict())  # a load, in place
-    np.testing.assert_allclose(pt.step(idx)[0], before, atol=1e-6, rtol=0)
+    default = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        before = one_row_logits()  # makes the copies
+        assert pt._blocks_copy[1].shape == (threads, 32, -(-97 // threads))  # (k, C, V / k)
+        assert pt.h[0].mlp.c_fc._blocks_copy[1].shape[0] == threads
+        np.testing.assert_allclose(before, hf_logits(hf, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
+
+        optimizer = torch.optim.SGD(pt.parameters(), lr=0.5)  # a training step, in place
+        pt.train()
+        pt(torch.as_tensor(idx[:, :-1]), torch.as_tensor(idx[:, 1:]))[1].backward()
+        optimizer.step()
+        pt.eval()
+        changed = hf_model(initializer_range=0.3, **TINY)
+        changed.transformer.load_state_dict(pt.state_dict(), strict=False)
+        after = one_row_logits()
+        assert np.abs(after - before).max() > 0.1
+        np.testing.assert_allclose(after, hf_logits(changed, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
+
+        pt.load_state_dict(torch_gpt2.from_pretrained(folder)[0].state_dict())  # a load, in place
+        np.testing.assert_allclose(one_row_logits(), before, atol=1e-6, rtol=0)
+    finally:
+        torch.set_num_threads(default)
 
 
 def test_a_model_built_in_inference_mode_generates(tiny):

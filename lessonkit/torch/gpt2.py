@@ -30,23 +30,42 @@ from .weights import from_arrays, load_checkpoint, save_checkpoint  # noqa: F401
 KVCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
 
-def _transposed(owner: nn.Module, weight: nn.Parameter) -> torch.Tensor:
-    """``weight.T``: a view while gradients are recorded (training); without them (generation,
-    evaluation) a contiguous copy, kept on ``owner`` and made again whenever ``weight`` changes
-    (an optimizer step, a load, a move to another device).
+def _product(owner: nn.Module, rows: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Tensor:
+    """``rows @ weight + bias``: ``rows`` (N, n_in), ``weight`` (n_in, n_out) (a view is fine).
 
-    Why a copy: generation multiplies one row at a time by weights that do not change, and on
-    some CPUs a single row reads a weight 1.4-1.8x faster when the weight's longer side is the
-    contiguous one (benchmarks/README.md, GPT-2 generation). Two weights gain: the tied output,
-    ``wte.weight`` (V, C) read as (C, V), and the MLP's ``c_proj`` (d_ff, C) read as (C, d_ff).
-    The checkpoint keeps its own layout; the copies are not part of the state dict.
+    Training, and reading many rows at once: one matrix product on the weight as it is stored.
+    Generating (no gradients, one row): a token costs one read of every weight, and one BLAS call
+    reads a weight on one core, at about two thirds of the memory bandwidth two cores reach
+    (benchmarks/README.md, GPT-2 generation). So here the weight's output columns are cut into
+    one block per thread, and one batched product (``bmm``) reads the blocks side by side. The
+    blocks are a copy kept on ``owner``, made again whenever the weight changes (an optimizer step,
+    a load, another thread count); the checkpoint keeps its own layout, the copy is not in the
+    state dict. (An inference tensor keeps no version count to check, so it is read as it is.)
     """
-    if torch.is_grad_enabled() or weight.is_inference():  # (an inference tensor has no version)
-        return weight.T
-    version = (weight.data_ptr(), weight._version, weight.dtype)
-    if getattr(owner, "_transposed_copy", (None, None))[0] != version:
-        owner._transposed_copy = (version, weight.detach().T.contiguous())
-    return owner._transposed_copy[1]
+    if rows.size(0) != 1 or torch.is_grad_enabled() or weight.is_inference():
+        if bias is None:
+            return rows @ weight  # (N, n_out)
+        return torch.addmm(bias, rows, weight)  # (N, n_out), BLAS adds the bias as it multiplies
+    blocks = _blocks(owner, weight)  # (k, n_in, width), k * width >= n_out
+    k, n_in, _ = blocks.shape
+    out = torch.bmm(rows.expand(k, 1, n_in), blocks)  # (k, 1, width): block j's columns
+    out = out.view(1, -1)[:, : weight.size(1)]  # (1, n_out), the zero padding dropped
+    return out if bias is None else out + bias
+
+
+def _blocks(owner: nn.Module, weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` (n_in, n_out) as ``k = torch.get_num_threads()`` column blocks, (k, n_in, width),
+    zero-padded to ``k * width`` columns; cached on ``owner`` (see :func:`_product`)."""
+    k = torch.get_num_threads()
+    version = (weight.data_ptr(), weight._version, weight.dtype, k)
+    if getattr(owner, "_blocks_copy", (None, None))[0] != version:
+        n_in, n_out = weight.shape
+        width = -(-n_out // k)  # ceil(n_out / k)
+        padded = F.pad(weight.detach(), (0, k * width - n_out))  # (n_in, k * width)
+        # block j holds columns j * width ... (j + 1) * width - 1, stored (n_in, width)
+        blocks = padded.view(n_in, k, width).permute(1, 0, 2).contiguous()  # (k, n_in, width)
+        owner._blocks_copy = (version, blocks)
+    return owner._blocks_copy[1]
 
 
 class Conv1D(nn.Module):
@@ -59,12 +78,7 @@ class Conv1D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, x.size(-1))  # (N, n_in)
-        if self.weight.size(0) > self.weight.size(1):  # tall (the MLP's c_proj): read as (out, in),
-            # a copy when generating, which one row reads faster (see _transposed)
-            out = F.linear(rows, _transposed(self, self.weight), self.bias)  # (N, n_out)
-        else:
-            # x @ weight + bias in one call (BLAS adds the bias as it multiplies)
-            out = torch.addmm(self.bias, rows, self.weight)  # (N, n_out)
+        out = _product(self, rows, self.weight, self.bias)  # (N, n_out)
         return out.view(*x.shape[:-1], -1)  # (..., n_in) -> (..., n_out)
 
 
@@ -230,8 +244,8 @@ class GPT2(nn.Module):
         if last_only:
             x = x[:, -1:]  # (B, 1, C)
         x = self.ln_f(x)  # (B, T, C)
-        # the tied output: (B, T, C) @ (C, V) -> (B, T, V), a (C, V) copy when generating
-        logits = x @ _transposed(self, self.wte.weight)
+        # the tied output: (B, T, C) @ (C, V) -> (B, T, V)
+        logits = _product(self, x.reshape(-1, x.size(-1)), self.wte.weight.T).view(B, x.size(1), -1)
         return logits, tuple(cache), attention
 
     def weight(self, key: str) -> np.ndarray:
