@@ -570,7 +570,10 @@ def timed_greedy(model, ids, n_new):  # the generation loop written out, with a 
 
 
 start_ids = tokenizer.encode("A robot must obey the orders given it by")
-big.step(np.array([start_ids]))  # one untimed step: TensorFlow traces its graph once here
+# Two untimed steps, the prompt and then one token: the first call of each kind pays one-off
+# costs (TensorFlow traces its graph; PyTorch lays its weights out for one-row steps).
+logits, state = big.step(np.array([start_ids]))
+big.step(logits.argmax(axis=-1)[:, None], state)
 n_new = 32
 cached_time, cached_tokens = timed_greedy(big, start_ids, n_new)
 plain_time, plain_tokens = timed_greedy(WithoutCache(big), start_ids, n_new)
