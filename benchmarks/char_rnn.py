@@ -2,6 +2,7 @@
 
     python benchmarks/char_rnn.py            # speed, then 20 s and 135 s of training: ~12 minutes
     python benchmarks/char_rnn.py --quick    # speed, then 20 s only: about 3 minutes
+    python benchmarks/char_rnn.py --budgets 20 --grid 16x64,32x64 --seeds 3   # the demo's sizes
 
 Two configurations of the same ``CharRNN`` class:
 
@@ -90,7 +91,9 @@ def speed(twins, name: str, ids: np.ndarray, vocab_size: int, rounds: int, steps
     )
 
 
-def learning(twins, name: str, budget: float, ids, valid_inputs, valid_targets, vocab_size):
+def learning(
+    twins, name: str, budget: float, ids, valid_inputs, valid_targets, vocab_size, seed: int = 0
+) -> dict[str, tuple[int, float]]:
     """Train each twin for ``budget`` seconds from the same seed: steps run, validation loss."""
     _, _, batch, n_chars, lr, final_lr = CONFIGS[name]
     results = {}
@@ -98,13 +101,13 @@ def learning(twins, name: str, budget: float, ids, valid_inputs, valid_targets, 
         if fw == "PyTorch":
             import torch
 
-            torch.manual_seed(0)
+            torch.manual_seed(seed)
         else:
             import keras
 
-            keras.utils.set_random_seed(0)
+            keras.utils.set_random_seed(seed)
         model = char_rnn.CharRNN(make_config(name, vocab_size))
-        rng = np.random.default_rng(0)
+        rng = np.random.default_rng(seed)
         history = train.train(
             model,
             lambda step: random_batch(ids, n_chars, batch, rng),  # noqa: B023
@@ -123,6 +126,30 @@ def learning(twins, name: str, budget: float, ids, valid_inputs, valid_targets, 
         "nats/char",
         flush=True,
     )
+    return results
+
+
+def grid(twins, sizes: str, seeds: int, budget: float, ids, valid_inputs, valid_targets, vocab):
+    """The demo's model (1 x 256) trained for ``budget`` seconds on each ``batch x window`` of
+    ``sizes``, ``seeds`` seeds each: which size learns most in the demo's time, in both twins."""
+    rows = {}
+    for size in sizes.split(","):
+        batch, n_chars = (int(n) for n in size.lower().split("x"))
+        CONFIGS[size] = (*CONFIGS["demo"][:2], batch, n_chars, *CONFIGS["demo"][4:])
+    for seed in range(seeds):  # seeds outermost: a drift in machine load hits every size
+        for size in sizes.split(","):
+            runs = learning(twins, size, budget, ids, valid_inputs, valid_targets, vocab, seed)
+            for fw, result in runs.items():
+                rows.setdefault((size, fw), []).append(result)
+    print(f"\n{budget:.0f} s, median of {seeds} seeds (steps, validation nats/char):")
+    for size in sizes.split(","):
+        pt, tf_ = (rows[size, fw] for fw in ("PyTorch", "TensorFlow"))
+        pt_steps, tf_steps = (statistics.median(s for s, _ in r) for r in (pt, tf_))
+        pt_loss, tf_loss = (statistics.median(v for _, v in r) for r in (pt, tf_))
+        print(
+            f"{size:>6}: PyTorch {pt_steps:>6.0f} steps, {pt_loss:.3f}; TensorFlow "
+            f"{tf_steps:>6.0f} steps, {tf_loss:.3f}; TF / PT steps {tf_steps / pt_steps:.2f}x"
+        )
 
 
 def main() -> None:
@@ -138,6 +165,13 @@ def main() -> None:
     )
     parser.add_argument("--budgets", default="20,135", help="seconds of training, comma-separated")
     parser.add_argument("--quick", action="store_true", help="3 rounds of 3 steps; 20 s only")
+    parser.add_argument(
+        "--grid",
+        default="",
+        help="instead: the demo's model on these batch x window sizes, e.g. 16x64,32x64, for the "
+        "first budget, --seeds seeds each",
+    )
+    parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.steps, args.budgets = 3, 3, "20"
@@ -151,9 +185,12 @@ def main() -> None:
     valid_inputs, valid_targets = valid_inputs[::10], valid_targets[::10]
     twins = load_twins(args.threads, args.tf_intra_op)
     print(f"{args.threads} threads per framework (TensorFlow: {args.tf_intra_op} per op)")
-    for name in CONFIGS:
+    if args.grid:
+        valid = (valid_inputs, valid_targets)
+        grid(twins, args.grid, args.seeds, budgets[0], ids, *valid, tokenizer.vocab_size)
+    for name in [] if args.grid else CONFIGS:
         speed(twins, name, ids, tokenizer.vocab_size, args.rounds, args.steps)
-    for budget in budgets:
+    for budget in [] if args.grid else budgets:
         for name in CONFIGS:
             learning(twins, name, budget, ids, valid_inputs, valid_targets, tokenizer.vocab_size)
     print(
