@@ -40,9 +40,11 @@ def _product(owner: nn.Module, rows: torch.Tensor, weight: torch.Tensor, bias=No
     one block per thread, and one batched product (``bmm``) reads the blocks side by side. The
     blocks are a copy kept on ``owner``, made again whenever the weight changes (an optimizer step,
     a load, another thread count); the checkpoint keeps its own layout, the copy is not in the
-    state dict. (An inference tensor keeps no version count to check, so it is read as it is.)
+    state dict. (An inference tensor keeps no version count to check, so it is read as it is; a
+    GPU reads each product with all its cores already.)
     """
-    if rows.size(0) != 1 or torch.is_grad_enabled() or weight.is_inference():
+    one_row = rows.size(0) == 1 and not torch.is_grad_enabled() and rows.device.type == "cpu"
+    if not one_row or weight.is_inference():
         if bias is None:
             return rows @ weight  # (N, n_out)
         return torch.addmm(bias, rows, weight)  # (N, n_out), BLAS adds the bias as it multiplies
