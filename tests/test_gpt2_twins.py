@@ -261,9 +261,10 @@ def test_a_model_built_in_inference_mode_generates(tiny):
         built = torch_gpt2.GPT2(pt.config).eval()
         built.load_state_dict(pt.state_dict())
     idx = np.random.default_rng(5).integers(0, 97, (1, 9))
-    np.testing.assert_allclose(
-        built.step(idx)[0], hf_logits(hf, idx)[:, -1], atol=ATOL_SMALL, rtol=0
-    )
+    _, state = built.step(idx[:, :-1])
+    logits = built.step(idx[:, -1:], state)[0]  # one row: where ordinary weights are copied
+    np.testing.assert_allclose(logits, hf_logits(hf, idx)[:, -1], atol=ATOL_SMALL, rtol=0)
+    assert not hasattr(built, "_blocks_copy")
 
 
 def test_cached_and_uncached_generation_and_both_twins_agree(tiny):
