@@ -595,8 +595,8 @@ plt.show()
 # Without the cache, every step re-reads a longer sequence, so the speed falls as the text
 # grows; with it, once the prompt has been read, every new token costs about the same, so the
 # speed levels off. The gap widens with length (`benchmarks/gpt2_generate.py` measures it at
-# 256 new tokens, beside `transformers`). (On a CPU much of a cached step is the
-# 768 × 50,257 output product, which the cache cannot save.)
+# 256 new tokens, beside `transformers`). (On a CPU a cached step is mostly one read of every
+# weight, the 768 × 50,257 output product the largest, and the cache cannot save that.)
 #
 # **Unconditional generation** starts from the start token `<|endoftext|>` alone;
 # **conditional generation** starts from a prompt. Each step scores every token; `top_k=1`
