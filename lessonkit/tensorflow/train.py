@@ -75,7 +75,9 @@ def _compiled_step(model: keras.Model, grad_clip: float | None) -> tuple[Callabl
     # Not jit_compile=True: on a CPU, XLA took 3-9 s to compile each model's step, again for each
     # new batch shape, and made no step faster by more than that costs in a lesson's 20 seconds
     # (benchmarks/README.md).
-    @tf.function(reduce_retracing=True)
+    # autograph=False: the step has no Python control flow over tensors to convert, and
+    # converting its source took about 0.3 s of the first step (a lesson's 20 s include it).
+    @tf.function(reduce_retracing=True, autograph=False)
     def train_step(inputs, targets, kwargs):
         with tf.GradientTape() as tape:
             _, loss = model(inputs, targets, training=True, **kwargs)
