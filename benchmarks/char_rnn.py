@@ -131,11 +131,17 @@ def learning(
 
 def grid(twins, sizes: str, seeds: int, budget: float, ids, valid_inputs, valid_targets, vocab):
     """The demo's model (1 x 256) trained for ``budget`` seconds on each ``batch x window`` of
-    ``sizes``, ``seeds`` seeds each: which size learns most in the demo's time, in both twins."""
+    ``sizes`` (``batch x window @ width`` for another LSTM width), ``seeds`` seeds each: which size
+    learns most in the demo's time, in both twins."""
     rows = {}
     for size in sizes.split(","):
-        batch, n_chars = (int(n) for n in size.lower().split("x"))
-        CONFIGS[size] = (*CONFIGS["demo"][:2], batch, n_chars, *CONFIGS["demo"][4:])
+        shape, _, width = size.lower().partition("@")
+        try:
+            batch, n_chars = (int(n) for n in shape.split("x"))
+            d_model = int(width) if width else CONFIGS["demo"][1]
+        except ValueError:
+            raise ValueError(f"--grid sizes look like 16x64 or 16x64@384, got {size!r}") from None
+        CONFIGS[size] = (CONFIGS["demo"][0], d_model, batch, n_chars, *CONFIGS["demo"][4:])
     for seed in range(seeds):  # seeds outermost: a drift in machine load hits every size
         for size in sizes.split(","):
             runs = learning(twins, size, budget, ids, valid_inputs, valid_targets, vocab, seed)
@@ -168,8 +174,8 @@ def main() -> None:
     parser.add_argument(
         "--grid",
         default="",
-        help="instead: the demo's model on these batch x window sizes, e.g. 16x64,32x64, for the "
-        "first budget, --seeds seeds each",
+        help="instead: the demo's model on these batch x window sizes, e.g. 16x64,32x64 (16x64@384: "
+        "an LSTM 384 wide), for the first budget, --seeds seeds each",
     )
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
