@@ -346,7 +346,7 @@ def test_both_training_loops_follow_the_same_path():
     """Same weights, same batches: Adam, clipping and the cosine schedule agree across twins.
 
     Tokens repeat within a batch, so this also checks that the embedding's sparse gradient reaches
-    Adam summed per row (Keras's Adam on raw IndexedSlices drifts by about 2e-4 in 10 steps).
+    Adam summed per row (Keras's Adam on raw IndexedSlices drifted by about 2e-4 in 10 steps).
 
     A GRU, because its weights are the same parameters in both twins. An LSTM's are not: torch
     trains ``bias_ih`` and ``bias_hh`` as two parameters whose Adam steps add up, Keras trains their
@@ -360,6 +360,23 @@ def test_both_training_loops_follow_the_same_path():
     from_torch = torch_train.train(pt, get_batch, **kwargs)
     from_tf = tf_train.train(tf_model, get_batch, **kwargs)
     np.testing.assert_allclose(from_tf["loss"], from_torch["loss"], atol=2e-5, rtol=0)
+
+
+def test_a_second_tf_training_run_starts_from_a_fresh_optimizer():
+    """The TF loop keeps its traced step and Adam on the model; a second ``train`` call must zero
+    Adam's moments and step count, so from the same weights it repeats the first run exactly."""
+    _, model = twins("gru", n_layers=1)
+    start = [v.numpy() for v in model.trainable_variables]
+    rng = np.random.default_rng(0)
+    windows = rng.integers(0, 11, (6, 8, 17))
+    get_batch = lambda step: (windows[step, :, :-1], windows[step, :, 1:])  # noqa: E731
+    kwargs = dict(steps=6, lr=1e-2, final_lr=1e-3, progress=False)
+    first = tf_train.train(model, get_batch, **kwargs)["loss"]
+    for variable, value in zip(model.trainable_variables, start, strict=True):
+        variable.assign(value)
+    again = tf_train.train(model, get_batch, **kwargs)["loss"]
+    assert first[1] != first[0]  # the weights moved between steps
+    np.testing.assert_allclose(again, first, rtol=1e-6)
 
 
 def test_parameter_counts_match_the_lstm_formula():

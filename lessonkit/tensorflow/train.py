@@ -57,7 +57,51 @@ def _compiled_loss(model: keras.Model) -> Callable:
     return model._lessonkit_loss_fn
 
 
-def _compiled_step(model: keras.Model, grad_clip: float | None) -> tuple[Callable, Any]:
+class _Adam:
+    """Adam with torch's defaults, each weight updated by TensorFlow's fused kernel.
+
+    ``ResourceApplyAdam`` updates a weight and both its moments in one operation; Keras's ``Adam``
+    traces some 35 operations per weight into the step, which TensorFlow must then prepare before
+    the first step runs, inside a lesson's time budget (preparing Lesson 4's BERT step took 2.7 s
+    with the fused kernel instead of 5.5, Lesson 3's transformer 4.1 s instead of 7.4-8.9;
+    ``benchmarks/README.md``). The formula is Keras's: the step
+    ``lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + epsilon)``.
+    """
+
+    def __init__(self, variables, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self.learning_rate = tf.Variable(1e-3, trainable=False, dtype="float32")
+        self.iterations = tf.Variable(0.0, trainable=False, dtype="float32")
+        zeros = lambda v: tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False)  # noqa: E731
+        self.moments = [(zeros(v), zeros(v)) for v in variables]  # (first, second) of each weight
+
+    def reset(self) -> None:
+        """Back to the state of a new optimizer: no steps taken, both moments zero."""
+        self.iterations.assign(0.0)
+        for moments in self.moments:
+            for moment in moments:
+                moment.assign(tf.zeros_like(moment))
+
+    def apply(self, grads, variables) -> None:
+        """One Adam step of every weight (inside the compiled training step)."""
+        t = self.iterations.assign_add(1.0)
+        beta_1_power, beta_2_power = self.beta_1**t, self.beta_2**t  # the bias corrections
+        for (m, v), variable, grad in zip(self.moments, variables, grads, strict=True):
+            tf.raw_ops.ResourceApplyAdam(
+                var=variable.handle,
+                m=m.handle,
+                v=v.handle,
+                beta1_power=beta_1_power,
+                beta2_power=beta_2_power,
+                lr=self.learning_rate,
+                beta1=self.beta_1,
+                beta2=self.beta_2,
+                epsilon=self.epsilon,
+                grad=grad,
+            )
+
+
+def _compiled_step(model: keras.Model, grad_clip: float | None) -> tuple[Callable, _Adam]:
     """The model's training step as one ``tf.function`` (forward, gradients, clipping, Adam) and
     its optimizer, kept on the model: a second ``train`` call reuses the traced step, with the
     optimizer's state zeroed, so it starts as fresh as a new optimizer would."""
@@ -66,11 +110,9 @@ def _compiled_step(model: keras.Model, grad_clip: float | None) -> tuple[Callabl
     cached = getattr(model, "_lessonkit_train_step", None)
     if cached is not None and cached[0] == key:
         _, step, optimizer = cached
-        for variable in optimizer.variables:  # iterations and Adam's moments back to zero
-            variable.assign(ops.zeros_like(variable))
+        optimizer.reset()
         return step, optimizer
-    optimizer = keras.optimizers.Adam(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
-    optimizer.build(variables)  # its slots must exist before the step is traced
+    optimizer = _Adam(variables)  # its moments exist before the step is traced
 
     # Not jit_compile=True: on a CPU, XLA took 3-9 s to compile each model's step, again for each
     # new batch shape, and made no step faster by more than that costs in a lesson's 20 seconds
@@ -81,12 +123,12 @@ def _compiled_step(model: keras.Model, grad_clip: float | None) -> tuple[Callabl
     def train_step(inputs, targets, kwargs):
         with tf.GradientTape() as tape:
             _, loss = model(inputs, targets, training=True, **kwargs)
-        # An embedding's gradient arrives as IndexedSlices, one row per token occurrence; Keras's
-        # Adam would square those rows one by one. Summed into a dense tensor it is torch's Adam.
+        # An embedding's gradient arrives as IndexedSlices, one row per token occurrence; summed
+        # into a dense tensor, each row's Adam step is torch's.
         grads = [tf.convert_to_tensor(g) for g in tape.gradient(loss, variables)]
         if grad_clip:
             grads, _ = tf.clip_by_global_norm(grads, grad_clip)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        optimizer.apply(grads, variables)
         return loss
 
     model._lessonkit_train_step = (key, train_step, optimizer)
@@ -120,8 +162,8 @@ def train(
     at the last step or, with ``max_seconds``, when the time runs out, whichever comes first.
     Adam's settings are torch's defaults (epsilon 1e-8, betas 0.9 and 0.999), and gradients are
     clipped by their global norm, as ``torch.nn.utils.clip_grad_norm_`` does. One difference
-    remains: Keras adds epsilon before the bias correction, so in the first few hundred steps a
-    weight whose gradient is below about 1e-6 moves less than in torch.
+    remains: TensorFlow's Adam (as Keras's) adds epsilon before the bias correction, so in the
+    first few hundred steps a weight whose gradient is below about 1e-6 moves less than in torch.
 
     The step is traced once per model (the learning rate is a variable, so a schedule does not
     retrace it), and the losses stay on the device until a read every few steps.
@@ -133,7 +175,7 @@ def train(
         raise ValueError(f"steps must be at least 1, got {steps}")
     _reseed(model, seed)
     train_step, optimizer = _compiled_step(model, grad_clip)
-    optimizer.learning_rate = lr
+    optimizer.learning_rate.assign(lr)
     history: dict[str, list[float]] = {"step": [], "loss": [], "eval_step": [], "eval_loss": []}
     bar = training_bar(steps, progress)
     pending: list[tf.Tensor] = []  # losses not read yet
@@ -149,8 +191,8 @@ def train(
     start = last_read = time.perf_counter()
     for step in range(steps):
         if final_lr is not None:
-            optimizer.learning_rate = cosine_lr(
-                _done(step, steps, start, max_seconds), steps, lr, final_lr
+            optimizer.learning_rate.assign(
+                cosine_lr(_done(step, steps, start, max_seconds), steps, lr, final_lr)
             )
         inputs, targets, kwargs = _to_tensors(get_batch(step))
         pending.append(train_step(inputs, targets, kwargs))
