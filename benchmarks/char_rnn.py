@@ -2,7 +2,7 @@
 
     python benchmarks/char_rnn.py            # speed, then 20 s and 135 s of training: ~12 minutes
     python benchmarks/char_rnn.py --quick    # speed, then 20 s only: about 3 minutes
-    python benchmarks/char_rnn.py --budgets 20 --grid 16x64,32x64 --seeds 3   # the demo's sizes
+    python benchmarks/char_rnn.py --budgets 20 --grid 32x32,16x64 --seeds 7   # batch sizes
 
 Two configurations of the same ``CharRNN`` class:
 
@@ -43,7 +43,7 @@ from lessonkit.text import CharTokenizer  # noqa: E402
 
 # name: (layers, d_model, batch, characters per window, lr, final lr)
 CONFIGS = {
-    "demo": (1, 256, 16, 64, 1e-2, 1e-3),
+    "demo": (1, 256, 32, 32, 1e-2, 1e-3),
     "shipped": (2, 384, 64, 128, 3e-3, 2e-4),
 }
 MAX_STEPS = 100_000  # the time budget ends every run long before this

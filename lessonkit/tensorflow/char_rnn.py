@@ -116,7 +116,7 @@ def _lstm_sequence(layer: keras.layers.LSTM, x, initial=None):
 
     On a CPU, when the batch size is known as the step is traced (training batches), the two
     halves of the batch run as two independent loops: TensorFlow's executor runs them side by
-    side, one per core. Each step's products (16 x 256 by 256 x 1,024 in Lesson 1) are too small
+    side, one per core. Each step's products (32 x 256 by 256 x 1,024 in Lesson 1) are too small
     to split between threads with a gain; the two halves made Lesson 1's training step 1.5x
     faster on 2 cores with one thread per op (as its notebook sets), and the larger LSTMs' 1.2x
     with TensorFlow's default threads (``benchmarks/README.md``, training step).
